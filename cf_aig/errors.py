@@ -1,0 +1,290 @@
+"""One error hierarchy for every route and every error envelope.
+
+Cloudflare answers errors in three shapes (reference §5): the v4 envelope
+(``errors: [{code, message}]``), the ``AiGatewayError`` envelope (``error`` +
+``internalCode``), and provider-native bodies (OpenAI ``{"error": {...}}``, Anthropic
+``{"type": "error", "error": {...}}``). :func:`error_from_body` reads all of them and
+picks the class from the Cloudflare code first, then the HTTP status.
+
+>>> err = error_from_body(429, {"success": False, "errors": [{"code": 3040, "message": "busy"}]})
+>>> type(err).__name__, err.code, err.retryable
+('RateLimitError', 3040, True)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+class CfAigError(Exception):
+    """Base of every error this package raises about a call to the gateway.
+
+    Carries the HTTP ``status`` (None when no response came), the Cloudflare or
+    provider ``code``, the server's ``message``, and the gateway ``log_id`` when known.
+    The API token is never part of any field.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: int | str | None = None,
+        log_id: str | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.log_id = log_id
+        self.body = body
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.code is not None:
+            parts.append(f"code={self.code}")
+        if self.log_id:
+            parts.append(f"log_id={self.log_id}")
+        return parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, status={self.status}, code={self.code!r})"
+
+
+class ConnectionFailedError(CfAigError):
+    """The request never got an HTTP answer (refused, reset, DNS...)."""
+
+    retryable = True
+
+
+class APITimeoutError(CfAigError):
+    """No response in time: client-side timeout, HTTP 408, or Workers AI 3007/3008/3046."""
+
+    retryable = True
+
+
+class ResponseDecodeError(CfAigError):
+    """The gateway answered with a body that is not what the protocol allows."""
+
+
+class StreamInterruptedError(CfAigError):
+    """A stream ended, stalled or broke before it was complete.
+
+    ``received`` counts the chunks already handed to the caller; they are not re-sent.
+    """
+
+    def __init__(self, message: str, *, received: int = 0, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.received = received
+
+
+class APIStatusError(CfAigError):
+    """The gateway or the provider answered with an error."""
+
+
+class BadRequestError(APIStatusError):
+    """The request was rejected as invalid (400, 413, 422, schema errors)."""
+
+
+class ContextWindowExceededError(BadRequestError):
+    """The prompt plus the requested output does not fit the model's context window."""
+
+
+class AuthenticationError(APIStatusError):
+    """The token is missing, wrong, or lacks permission (401, code 10000, 2009)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """The account may not use this model or feature (403)."""
+
+
+class NotFoundError(APIStatusError):
+    """Unknown model, gateway, route or log id (404, 7003, 5007, 2001)."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409; retried."""
+
+    retryable = True
+
+
+class RateLimitError(APIStatusError):
+    """Too many requests (429); retried with backoff unless it is a quota."""
+
+    retryable = True
+
+
+class QuotaExceededError(RateLimitError):
+    """A daily allocation or spend limit is used up (3036, 4006, 2041): not retried."""
+
+    retryable = False
+
+
+class InsufficientCreditsError(APIStatusError):
+    """Unified Billing credits are exhausted, or the model needs BYOK (402, 2021)."""
+
+
+class GuardrailBlockedError(APIStatusError):
+    """A guardrail blocked the prompt or the response (2016, 2017)."""
+
+
+class GuardrailUnavailableError(GuardrailBlockedError):
+    """The guardrail scanner is down while a Block rule applies (503, 7013): not retried."""
+
+
+class DLPBlockedError(APIStatusError):
+    """A Data Loss Prevention policy blocked the request or response (2029, 2030)."""
+
+
+class ServerError(APIStatusError):
+    """The gateway or the provider failed (5xx, overloaded); retried."""
+
+    retryable = True
+
+
+class ConfigurationError(ValueError):
+    """Settings are missing or invalid; raised before anything is sent."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """No account id or API token was given as argument or environment variable."""
+
+
+_BY_CODE: dict[int, type[APIStatusError]] = {
+    10000: AuthenticationError,
+    9109: AuthenticationError,
+    2009: AuthenticationError,
+    2001: NotFoundError,
+    2003: RateLimitError,
+    3040: RateLimitError,
+    3036: QuotaExceededError,
+    4006: QuotaExceededError,
+    2041: QuotaExceededError,
+    2021: InsufficientCreditsError,
+    2016: GuardrailBlockedError,
+    2017: GuardrailBlockedError,
+    7013: GuardrailUnavailableError,
+    2029: DLPBlockedError,
+    2030: DLPBlockedError,
+    5007: NotFoundError,
+    3042: NotFoundError,
+    5021: ContextWindowExceededError,
+    5018: PermissionDeniedError,
+    3041: PermissionDeniedError,
+    5016: PermissionDeniedError,
+    5035: PermissionDeniedError,
+    3023: PermissionDeniedError,
+}
+_TIMEOUT_CODES = frozenset({3007, 3008, 3046})
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: BadRequestError,
+    424: GuardrailBlockedError,
+    429: RateLimitError,
+}
+
+_BY_PROVIDER_TYPE: dict[str, type[APIStatusError]] = {
+    "invalid_request_error": BadRequestError,
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "rate_limit_error": RateLimitError,
+    "overloaded_error": ServerError,
+    "api_error": ServerError,
+    "server_error": ServerError,
+    "billing_error": InsufficientCreditsError,
+    "insufficient_quota": QuotaExceededError,
+    "context_length_exceeded": ContextWindowExceededError,
+}
+
+_CONTEXT_HINTS = ("context window", "context length", "context_length", "maximum context")
+
+
+def parse_error_body(body: Any) -> tuple[int | str | None, str | None, str | None]:
+    """Return ``(code, message, provider_error_type)`` from any known error envelope."""
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            return None, text.strip()[:500] or None, None
+    if not isinstance(body, Mapping):
+        return None, None, None
+    code: int | str | None = body.get("internalCode")
+    message = body.get("message") if isinstance(body.get("message"), str) else None
+    etype: str | None = None
+    for key in ("error", "errors"):
+        value = body.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], Mapping):
+            code = code if code is not None else value[0].get("code")
+            message = message or value[0].get("message")
+        elif isinstance(value, Mapping):  # OpenAI / Anthropic provider bodies
+            message = message or value.get("message")
+            etype = value.get("type") if isinstance(value.get("type"), str) else None
+            if code is None and value.get("code") is not None:
+                code = value["code"]
+        elif isinstance(value, str) and message is None:
+            message = value
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code, (str(message) if message is not None else None), etype
+
+
+def _classify(status: int | None, code: int | str | None, etype: str | None,
+              message: str) -> type[CfAigError]:
+    if isinstance(code, int):
+        if code in _BY_CODE:
+            return _BY_CODE[code]
+        if code in _TIMEOUT_CODES:
+            return APITimeoutError
+    if isinstance(code, str) and code in _BY_PROVIDER_TYPE:
+        return _BY_PROVIDER_TYPE[code]
+    low = message.lower()
+    if any(h in low for h in _CONTEXT_HINTS):
+        return ContextWindowExceededError
+    if etype in _BY_PROVIDER_TYPE and not (etype == "invalid_request_error" and status == 429):
+        return _BY_PROVIDER_TYPE[etype]
+    if status == 408:
+        return APITimeoutError
+    if status is not None:
+        if status in _BY_STATUS:
+            return _BY_STATUS[status]
+        if status == 501:
+            return APIStatusError
+        if status >= 500:
+            return ServerError
+        if status >= 400:
+            return BadRequestError
+    return ServerError
+
+
+def error_from_body(
+    status: int | None,
+    body: Any,
+    *,
+    log_id: str | None = None,
+    retry_after: float | None = None,
+) -> CfAigError:
+    """Build the typed error for an error response (or a mid-stream error event)."""
+    code, message, etype = parse_error_body(body)
+    text = message or (f"HTTP {status}" if status else "error from the gateway")
+    cls = _classify(status, code, etype, text)
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    return cls(text, status=status, code=code, log_id=log_id, body=body, retry_after=retry_after)

@@ -1,0 +1,121 @@
+"""Canonical wire types: OpenAI Chat Completions shapes, as plain dicts.
+
+Everything inside the core speaks these shapes; dialects translate other endpoints
+to and from them. They are ``TypedDict``s (``total=False``) so any extra field a
+provider adds survives untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+Api = Literal["chat_completions", "run", "messages", "responses"]
+"""The four chat endpoints of the unified API (see ``cf_aig.dialects``)."""
+
+
+class FunctionCall(TypedDict, total=False):
+    name: str
+    arguments: str
+
+
+class ToolCall(TypedDict, total=False):
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
+class ToolCallDelta(TypedDict, total=False):
+    index: int
+    id: str | None
+    type: Literal["function"] | None
+    function: dict[str, Any]
+
+
+class Message(TypedDict, total=False):
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None
+    name: str
+    tool_calls: list[ToolCall]
+    tool_call_id: str
+    refusal: str | None
+    reasoning_content: str | None
+    # Anthropic thinking blocks kept for round trips: [{"type": "thinking", ...}]
+    thinking_blocks: list[dict[str, Any]]
+
+
+class ChatRequest(TypedDict, total=False):
+    """A ``/ai/v1/chat/completions`` request body (``model`` and ``messages`` required)."""
+
+    model: str
+    messages: list[Message]
+    tools: list[dict[str, Any]]
+    tool_choice: str | dict[str, Any]
+    parallel_tool_calls: bool
+    response_format: dict[str, Any]
+    temperature: float
+    top_p: float
+    max_tokens: int
+    max_completion_tokens: int
+    stop: str | list[str]
+    seed: int
+    frequency_penalty: float
+    presence_penalty: float
+    reasoning_effort: str
+    n: int
+    logprobs: bool
+    top_logprobs: int
+    stream: bool
+    stream_options: dict[str, Any]
+
+
+class Usage(TypedDict, total=False):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: dict[str, Any]
+    completion_tokens_details: dict[str, Any]
+
+
+class Choice(TypedDict, total=False):
+    index: int
+    message: Message
+    finish_reason: str | None
+    logprobs: Any
+
+
+class ChatCompletion(TypedDict, total=False):
+    """A ``chat.completion`` object."""
+
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage | None
+
+
+class Delta(TypedDict, total=False):
+    role: str
+    content: str | None
+    reasoning_content: str | None
+    tool_calls: list[ToolCallDelta]
+    refusal: str | None
+    thinking_blocks: list[dict[str, Any]]
+
+
+class ChunkChoice(TypedDict, total=False):
+    index: int
+    delta: Delta
+    finish_reason: str | None
+    logprobs: Any
+
+
+class ChatCompletionChunk(TypedDict, total=False):
+    """A ``chat.completion.chunk`` object."""
+
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None
