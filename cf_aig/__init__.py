@@ -1,1 +1,116 @@
-"""cf_aig: the core client for Cloudflare AI Gateway's unified REST API (placeholder, filled in next)."""
+"""cf_aig: core client for Cloudflare AI Gateway's unified REST API.
+
+Speaks the wire (chat completions, Workers AI ``/ai/run``, embeddings, logs) and
+imports no framework. Heavy parts load lazily, so ``import cf_aig`` stays cheap.
+
+>>> import cf_aig
+>>> cf_aig.GatewayOptions(cache_ttl=600).headers()
+{'cf-aig-cache-ttl': '600'}
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CfAigError,
+    ConfigurationError,
+    ConflictError,
+    ConnectionFailedError,
+    ContextWindowExceededError,
+    DLPBlockedError,
+    GuardrailBlockedError,
+    GuardrailUnavailableError,
+    InsufficientCreditsError,
+    MissingCredentialsError,
+    NotFoundError,
+    PermissionDeniedError,
+    QuotaExceededError,
+    RateLimitError,
+    ResponseDecodeError,
+    ServerError,
+    StreamInterruptedError,
+)
+from .options import GatewayInfo, GatewayOptions
+
+if TYPE_CHECKING:
+    from .accumulate import ChunkAccumulator
+    from .client import (
+        AsyncClient,
+        AsyncStream,
+        ChatResult,
+        Client,
+        EmbeddingResult,
+        RunResult,
+        Stream,
+    )
+    from .config import Settings
+    from .profiles import ModelProfile, get_profile
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Client": "client",
+    "AsyncClient": "client",
+    "Stream": "client",
+    "AsyncStream": "client",
+    "ChatResult": "client",
+    "RunResult": "client",
+    "EmbeddingResult": "client",
+    "ChunkAccumulator": "accumulate",
+    "Settings": "config",
+    "ModelProfile": "profiles",
+    "get_profile": "profiles",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cf_aig' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "CfAigError",
+    "ChatResult",
+    "ChunkAccumulator",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectionFailedError",
+    "ContextWindowExceededError",
+    "DLPBlockedError",
+    "EmbeddingResult",
+    "GatewayInfo",
+    "GatewayOptions",
+    "GuardrailBlockedError",
+    "GuardrailUnavailableError",
+    "InsufficientCreditsError",
+    "MissingCredentialsError",
+    "ModelProfile",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "RunResult",
+    "ServerError",
+    "Settings",
+    "Stream",
+    "StreamInterruptedError",
+    "get_profile",
+]

@@ -57,8 +57,9 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
 def _check_id(name: str, value: str, env: str) -> str:
     value = value.strip()
     if not value or "/" in value or any(c.isspace() for c in value):
-        raise ConfigurationError(f"{name} (or ${env}) must be a non-empty id without '/' or "
-                                 f"spaces, got {value!r}")
+        raise ConfigurationError(
+            f"{name} (or ${env}) must be a non-empty id without '/' or spaces, got {value!r}"
+        )
     return value
 
 

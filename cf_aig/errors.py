@@ -246,8 +246,9 @@ def parse_error_body(body: Any) -> tuple[int | str | None, str | None, str | Non
     return code, (str(message) if message is not None else None), etype
 
 
-def _classify(status: int | None, code: int | str | None, etype: str | None,
-              message: str) -> type[CfAigError]:
+def _classify(
+    status: int | None, code: int | str | None, etype: str | None, message: str
+) -> type[CfAigError]:
     if isinstance(code, int):
         if code in _BY_CODE:
             return _BY_CODE[code]

@@ -43,8 +43,11 @@ def _bad(name: str, rule: str, value: Any) -> ConfigurationError:
 
 
 def _int_in(name: str, value: Any, lo: int, hi: int | None, unit: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
-        hi is not None and value > hi
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < lo
+        or (hi is not None and value > hi)
     ):
         rng = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
         raise _bad(name, f"an integer {rng}{unit}", value)
@@ -73,8 +76,9 @@ def validate_metadata(value: Any, name: str = "metadata") -> dict[str, MetadataV
         if not isinstance(key, str) or not key:
             raise _bad(f"{name} key", "a non-empty string", key)
         if key.startswith("cf."):
-            raise ConfigurationError(f"{name} key {key!r} is reserved: keys starting 'cf.' "
-                                     "belong to Cloudflare")
+            raise ConfigurationError(
+                f"{name} key {key!r} is reserved: keys starting 'cf.' belong to Cloudflare"
+            )
         if not isinstance(item, (str, int, float, bool)):
             raise ConfigurationError(
                 f"{name}[{key!r}] must be a str, int, float or bool (no None or nesting: the "
@@ -150,8 +154,7 @@ class GatewayOptions:
     """OpenTelemetry parent span id (16 hex characters)."""
     session_affinity: str | None = None
     """Workers AI prefix-cache routing key (``x-session-affinity``)."""
-    _headers: dict[str, str] = field(default_factory=dict, init=False, repr=False,
-                                     compare=False)
+    _headers: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.cache_ttl is not None:
@@ -179,11 +182,9 @@ class GatewayOptions:
         ):
             raise _bad("otel_trace_id", "32 hexadecimal characters", self.otel_trace_id)
         if self.otel_parent_span_id is not None and not (
-            isinstance(self.otel_parent_span_id, str)
-            and _HEX16.fullmatch(self.otel_parent_span_id)
+            isinstance(self.otel_parent_span_id, str) and _HEX16.fullmatch(self.otel_parent_span_id)
         ):
-            raise _bad("otel_parent_span_id", "16 hexadecimal characters",
-                       self.otel_parent_span_id)
+            raise _bad("otel_parent_span_id", "16 hexadecimal characters", self.otel_parent_span_id)
         self._headers.update(self._build_headers())
 
     def _build_headers(self) -> dict[str, str]:
@@ -195,8 +196,9 @@ class GatewayOptions:
         if self.cache_key is not None:
             h["cf-aig-cache-key"] = self.cache_key
         if self.metadata is not None:
-            h["cf-aig-metadata"] = json.dumps(self.metadata, separators=(",", ":"),
-                                              ensure_ascii=True)
+            h["cf-aig-metadata"] = json.dumps(
+                self.metadata, separators=(",", ":"), ensure_ascii=True
+            )
         if self.collect_log is not None:
             h["cf-aig-collect-log"] = _flag(self.collect_log)
         if self.collect_log_payload is not None:
@@ -256,8 +258,11 @@ class GatewayOptions:
 
     def as_dict(self) -> dict[str, Any]:
         """The options that are set, by name."""
-        return {f.name: getattr(self, f.name) for f in OPTION_FIELDS
-                if getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name)
+            for f in OPTION_FIELDS
+            if getattr(self, f.name) is not None
+        }
 
 
 OPTION_FIELDS = tuple(f for f in dataclasses.fields(GatewayOptions) if f.init)

@@ -1,0 +1,145 @@
+"""Merge canonical stream chunks into one ``chat.completion``.
+
+Content and reasoning are concatenated per choice; tool calls are merged by
+``index`` (arguments concatenated, ``id``/``name`` set once, never appended); the
+usage is the last one seen (dialects emit one cumulative usage chunk at the end).
+
+>>> acc = ChunkAccumulator()
+>>> acc.add({"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": "Hi"}}]})
+>>> acc.add({"choices": [{"index": 0, "delta": {"tool_calls": [
+...     {"index": 0, "id": "call_1", "function": {"name": "f", "arguments": '{"a":'}}]}}]})
+>>> acc.add({"choices": [{"index": 0, "delta": {"tool_calls": [
+...     {"index": 0, "function": {"arguments": "1}"}}]}, "finish_reason": "tool_calls"}]})
+>>> msg = acc.completion()["choices"][0]["message"]
+>>> msg["content"], msg["tool_calls"][0]["function"]["arguments"]
+('Hi', '{"a":1}')
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .types import ChatCompletion, ChatCompletionChunk, Choice, Message, ToolCall, Usage
+
+
+def new_tool_call_id() -> str:
+    """A fresh id for a tool call the provider sent without one."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+class _ChoiceState:
+    __slots__ = (
+        "content",
+        "finish_reason",
+        "reasoning",
+        "refusal",
+        "role",
+        "thinking",
+        "tool_calls",
+    )
+
+    def __init__(self) -> None:
+        self.role = "assistant"
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.refusal: list[str] = []
+        self.tool_calls: dict[int, dict[str, Any]] = {}
+        self.thinking: list[dict[str, Any]] = []
+        self.finish_reason: str | None = None
+
+
+def merge_tool_call_delta(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:
+    """Fold one streamed tool-call fragment into ``calls`` (keyed by index)."""
+    index = delta.get("index", 0)
+    call = calls.get(index)
+    if call is None:
+        call = calls[index] = {"id": None, "name": None, "arguments": []}
+    if delta.get("id") and not call["id"]:
+        call["id"] = delta["id"]
+    fn = delta.get("function") or {}
+    if fn.get("name") and not call["name"]:
+        call["name"] = fn["name"]
+    args = fn.get("arguments")
+    if args:
+        call["arguments"].append(args)
+
+
+def finish_tool_calls(calls: dict[int, dict[str, Any]]) -> list[ToolCall]:
+    """Turn merged fragments into complete tool calls, generating missing ids once."""
+    out: list[ToolCall] = []
+    for index in sorted(calls):
+        call = calls[index]
+        if not call["id"]:
+            call["id"] = new_tool_call_id()
+        out.append(
+            {
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["name"] or "", "arguments": "".join(call["arguments"])},
+            }
+        )
+    return out
+
+
+class ChunkAccumulator:
+    """Collects canonical chunks; :meth:`completion` returns the merged result."""
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.model: str | None = None
+        self.created: int | None = None
+        self.usage: Usage | None = None
+        self.choices: dict[int, _ChoiceState] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        if self.id is None and chunk.get("id"):
+            self.id = chunk["id"]
+        if self.model is None and chunk.get("model"):
+            self.model = chunk["model"]
+        if self.created is None and chunk.get("created"):
+            self.created = chunk["created"]
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        for choice in chunk.get("choices") or ():
+            state = self.choices.get(choice.get("index", 0))
+            if state is None:
+                state = self.choices[choice.get("index", 0)] = _ChoiceState()
+            delta = choice.get("delta") or {}
+            if delta.get("role"):
+                state.role = delta["role"]
+            if delta.get("content"):
+                state.content.append(delta["content"])  # type: ignore[arg-type]
+            if delta.get("reasoning_content"):
+                state.reasoning.append(delta["reasoning_content"])  # type: ignore[arg-type]
+            if delta.get("refusal"):
+                state.refusal.append(delta["refusal"])  # type: ignore[arg-type]
+            if delta.get("thinking_blocks"):
+                state.thinking.extend(delta["thinking_blocks"])
+            for tc in delta.get("tool_calls") or ():
+                merge_tool_call_delta(state.tool_calls, tc)  # type: ignore[arg-type]
+            if choice.get("finish_reason"):
+                state.finish_reason = choice["finish_reason"]
+
+    def completion(self) -> ChatCompletion:
+        choices: list[Choice] = []
+        for index in sorted(self.choices):
+            st = self.choices[index]
+            message: Message = {"role": "assistant", "content": "".join(st.content)}
+            if st.reasoning:
+                message["reasoning_content"] = "".join(st.reasoning)
+            if st.refusal:
+                message["refusal"] = "".join(st.refusal)
+            if st.thinking:
+                message["thinking_blocks"] = st.thinking
+            if st.tool_calls:
+                message["tool_calls"] = finish_tool_calls(st.tool_calls)
+            choices.append({"index": index, "message": message, "finish_reason": st.finish_reason})
+        return {
+            "id": self.id or "",
+            "object": "chat.completion",
+            "created": self.created or 0,
+            "model": self.model or "",
+            "choices": choices,
+            "usage": self.usage,
+        }

@@ -1,0 +1,340 @@
+"""``/ai/v1/chat/completions``: the identity dialect, plus the shared chunk decoder.
+
+The decoder also serves ``/ai/run`` streams, which mix OpenAI chunks (chat-schema
+Workers AI models) with ``{"response": ...}`` events (classic models) and a final
+cumulative ``{"response": "", "usage": ...}`` line (reference §4.2.3, §4.3).
+
+Normalisations (all other fields pass through untouched):
+- ``reasoning`` (either spelling) becomes ``reasoning_content``;
+- tool-call deltas always carry ``index`` (assigned from ids/position when missing);
+- usage is emitted once, as a final ``choices: []`` chunk: the last cumulative usage
+  if the stream had one, else the sum of per-chunk increments.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any, cast
+
+from pydantic_core import from_json
+
+from ..accumulate import new_tool_call_id
+from ..errors import ResponseDecodeError, StreamInterruptedError, error_from_body
+from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def loads(data: bytes | str, what: str) -> Any:
+    """Parse JSON or raise :class:`ResponseDecodeError` naming ``what`` was malformed."""
+    try:
+        return from_json(data)
+    except ValueError as exc:
+        snippet = data[:200] if isinstance(data, str) else data[:200].decode("utf-8", "replace")
+        raise ResponseDecodeError(f"malformed JSON in {what}: {snippet!r}") from exc
+
+
+def check_error(obj: Any, status: int | None = None) -> None:
+    """Raise the typed error if ``obj`` is an error payload (any envelope)."""
+    if not isinstance(obj, dict):
+        return
+    if (
+        obj.get("success") is False
+        or (obj.get("error") and "choices" not in obj)
+        or (obj.get("type") == "error")
+    ):
+        code = obj.get("httpCode") or obj.get("status")
+        raise error_from_body(code if isinstance(code, int) else status, obj)
+
+
+def normalize_message(message: dict[str, Any]) -> None:
+    """In place: ``reasoning`` → ``reasoning_content``; tool-call ids and string args."""
+    if "reasoning" in message and not message.get("reasoning_content"):
+        value = message.pop("reasoning")
+        if isinstance(value, str):
+            message["reasoning_content"] = value
+        else:
+            message["reasoning"] = value
+    calls = message.get("tool_calls")
+    if calls:
+        message["tool_calls"] = [normalize_tool_call(c) for c in calls]
+        if message.get("content") is None:
+            message["content"] = ""
+
+
+def normalize_tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    """Any of the three Workers AI tool-call shapes → OpenAI shape (reference §4.2.4)."""
+    fn = call.get("function")
+    if not isinstance(fn, dict):  # legacy {"name", "arguments"}
+        fn = {"name": call.get("name"), "arguments": call.get("arguments")}
+    args = fn.get("arguments")
+    if args is None:
+        args = "{}"
+    elif not isinstance(args, str):
+        args = json.dumps(args, ensure_ascii=False)
+    return {
+        "id": call.get("id") or new_tool_call_id(),
+        "type": "function",
+        "function": {"name": fn.get("name") or "", "arguments": args},
+    }
+
+
+def normalize_completion(body: dict[str, Any]) -> ChatCompletion:
+    for choice in body.get("choices") or ():
+        message = choice.get("message")
+        if isinstance(message, dict):
+            normalize_message(message)
+    return body  # type: ignore[return-value]
+
+
+def completion_to_chunks(completion: ChatCompletion) -> list[ChatCompletionChunk]:
+    """A whole completion as stream chunks (for a JSON body where a stream was asked)."""
+    base: dict[str, Any] = {
+        "id": completion.get("id", ""),
+        "object": "chat.completion.chunk",
+        "created": completion.get("created", 0),
+        "model": completion.get("model", ""),
+    }
+    chunks: list[ChatCompletionChunk] = []
+    for choice in completion.get("choices") or ():
+        delta: dict[str, Any] = dict(choice.get("message") or {})
+        if delta.get("tool_calls"):
+            delta["tool_calls"] = [dict(tc, index=i) for i, tc in enumerate(delta["tool_calls"])]
+        choices = [
+            {
+                "index": choice.get("index", 0),
+                "delta": delta,
+                "finish_reason": choice.get("finish_reason"),
+            }
+        ]
+        chunks.append(make_chunk(base, choices))
+    if completion.get("usage"):
+        chunks.append(make_chunk(base, [], completion["usage"]))
+    return chunks
+
+
+def make_chunk(
+    base: dict[str, Any], choices: list[dict[str, Any]], usage: Any = None
+) -> ChatCompletionChunk:
+    """A chunk dict from a base (id, model, created) and its choices."""
+    chunk: dict[str, Any] = {**base, "choices": choices}
+    if usage is not None:
+        chunk["usage"] = usage
+    return cast(ChatCompletionChunk, chunk)
+
+
+def _add_usage(total: dict[str, Any], inc: dict[str, Any]) -> None:
+    for key in _USAGE_KEYS:
+        value = inc.get(key)
+        if isinstance(value, int):
+            total[key] = total.get(key, 0) + value
+    for key in ("prompt_tokens_details", "completion_tokens_details"):
+        details = inc.get(key)
+        if isinstance(details, dict):
+            sub = total.setdefault(key, {})
+            for k, v in details.items():
+                if isinstance(v, (int, float)):
+                    sub[k] = sub.get(k, 0) + v
+
+
+class ChunkStream:
+    """Decoder for OpenAI-chunk and Workers-AI ``{"response"}`` event streams."""
+
+    __slots__ = (
+        "_calls",
+        "_created",
+        "_cumulative",
+        "_done",
+        "_finished",
+        "_first",
+        "_id",
+        "_last_inc",
+        "_model",
+        "_summed",
+        "_uniform",
+    )
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._id: str | None = None
+        self._created = 0
+        self._done = False
+        self._finished = False  # a finish_reason was seen
+        self._cumulative: dict[str, Any] | None = None
+        self._summed: dict[str, Any] | None = None
+        self._uniform = True  # every per-chunk usage looked cumulative so far
+        self._calls: dict[int, dict[str | int, int]] = {}
+        self._first: dict[str, Any] = {}
+        self._last_inc: dict[str, Any] = {}
+
+    def _base(self) -> dict[str, Any]:
+        if self._id is None:
+            self._id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+            self._created = int(time.time())
+        return {
+            "id": self._id,
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": self._model,
+        }
+
+    def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
+        if data == b"[DONE]":
+            self._done = True
+            return []
+        if self._done and not data.strip():
+            return []
+        obj = loads(data, "stream event")
+        if not isinstance(obj, dict):
+            raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
+        choices = obj.get("choices")
+        if choices is None:
+            check_error(obj)
+            return self._workers_ai_event(obj)
+        usage = obj.get("usage")
+        if usage:
+            if choices:
+                self._increment(usage)
+            else:  # OpenAI's include_usage chunk: cumulative
+                self._cumulative = usage
+            obj["usage"] = None
+        if self._id is None and obj.get("id"):
+            self._id = obj["id"]
+        for choice in choices:
+            if choice.get("finish_reason"):
+                self._finished = True
+            delta = choice.get("delta")
+            if not delta:
+                continue
+            if "reasoning" in delta and not delta.get("reasoning_content"):
+                value = delta.pop("reasoning")
+                if isinstance(value, str):
+                    delta["reasoning_content"] = value
+            if delta.get("tool_calls"):
+                delta["tool_calls"] = self._index_calls(choice.get("index", 0), delta["tool_calls"])
+        if not choices:
+            return []
+        return [obj]  # type: ignore[list-item]
+
+    def _index_calls(self, choice: int, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen = self._calls.setdefault(choice, {})
+        out = []
+        for pos, call in enumerate(calls):
+            fn = call.get("function")
+            if not isinstance(fn, dict):  # legacy streamed shape {"name", "arguments"}
+                call = normalize_tool_call(call)
+                call["index"] = len(seen) + pos
+                fn = call["function"]
+            if (
+                call.get("id") is None
+                and call.get("type") is None
+                and not (fn.get("name") or fn.get("arguments"))
+            ):
+                continue  # "null finalisation" element some models send
+            index = call.get("index")
+            cid = call.get("id")
+            if index is None:
+                if cid and cid in seen:
+                    index = seen[cid]
+                elif cid or not seen:
+                    index = max((v for v in seen.values()), default=-1) + 1
+                else:
+                    index = max(seen.values())
+                call = dict(call, index=index)
+            if cid:
+                seen.setdefault(cid, index)
+            seen.setdefault(index, index)
+            out.append(call)
+        return out
+
+    def _increment(self, usage: dict[str, Any]) -> None:
+        if self._summed is None:
+            self._summed = {}
+            self._first = usage
+        elif usage.get("prompt_tokens") != self._first.get("prompt_tokens") or (
+            usage.get("completion_tokens", 0) < self._last_inc.get("completion_tokens", 0)
+        ):
+            self._uniform = False
+        self._last_inc = usage
+        _add_usage(self._summed, usage)
+
+    def _workers_ai_event(self, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
+        if obj.get("usage"):
+            self._cumulative = obj["usage"]
+        delta: dict[str, Any] = {}
+        response = obj.get("response")
+        if isinstance(response, str) and response:
+            delta["content"] = response
+        elif isinstance(response, (dict, list)):  # JSON mode answer as an object
+            delta["content"] = json.dumps(response, ensure_ascii=False)
+        for key in ("reasoning_content", "reasoning"):
+            if isinstance(obj.get(key), str) and obj[key]:
+                delta["reasoning_content"] = obj[key]
+        if obj.get("tool_calls"):
+            delta["tool_calls"] = self._index_calls(0, obj["tool_calls"])
+        if not delta:
+            return []
+        return [make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": None}])]
+
+    def usage(self) -> Usage | None:
+        if self._cumulative is not None:
+            return cast(Usage, self._cumulative)
+        if self._summed is None:
+            return None
+        if self._uniform and self._last_inc.get("prompt_tokens"):
+            return cast(Usage, self._last_inc)
+        return cast(Usage, self._summed)
+
+    def finish(self) -> list[ChatCompletionChunk]:
+        if not (self._done or self._finished):
+            raise StreamInterruptedError(
+                "the stream ended without [DONE] or a finish reason: the answer is truncated"
+            )
+        out: list[ChatCompletionChunk] = []
+        if not self._finished and self._id is not None:
+            calls = any(self._calls.values())
+            reason = "tool_calls" if calls else "stop"
+            out.append(
+                make_chunk(self._base(), [{"index": 0, "delta": {}, "finish_reason": reason}])
+            )
+        usage = self.usage()
+        if usage is not None:
+            out.append(make_chunk(self._base(), [], usage))
+        return out
+
+
+class ChatCompletionsDialect:
+    """The gateway's OpenAI-compatible endpoint: bodies pass through as they are."""
+
+    api: Api = "chat_completions"
+
+    def endpoint(self, model: str) -> str:
+        return "/ai/v1/chat/completions"
+
+    def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = dict(request)
+        if stream:
+            body["stream"] = True
+            opts = dict(body.get("stream_options") or {})
+            opts.setdefault("include_usage", True)
+            body["stream_options"] = opts
+        else:
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+        return body
+
+    def parse(self, body: Any) -> ChatCompletion:
+        check_error(body)
+        if isinstance(body, dict) and isinstance(body.get("result"), dict) and "success" in body:
+            body = body["result"]  # tolerate a v4 envelope around the completion
+        if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+            raise ResponseDecodeError(f"expected a chat.completion object, got {str(body)[:200]}")
+        return normalize_completion(body)
+
+    def stream_state(self, model: str) -> ChunkStream:
+        return ChunkStream(model)
+
+
+CHAT = ChatCompletionsDialect()

@@ -1,0 +1,196 @@
+"""``/ai/run``: Workers AI native (``/ai/run/{model}``) and the unified ``/ai/run``.
+
+``@cf``/``@hf`` models go to ``/ai/run/{model}`` with the model's own input; other
+models go to unified ``/ai/run`` as ``{"model", "input"}``. Responses come in the v4
+envelope (unwrapped here) or bare (accepted too: the unified envelope is undocumented,
+reference §10.1). Classic models answer ``{"response", "tool_calls", "usage"}``;
+chat-schema models answer a ``chat.completion`` (reference §4.2).
+
+>>> body = WORKERS_AI.build({"model": "@cf/meta/llama-3.1-8b-instruct",
+...     "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]}, stream=False)
+>>> body
+{'messages': [{'role': 'user', 'content': 'Hi'}]}
+>>> WORKERS_AI.parse({"result": {"response": "Hello"}, "success": True})["choices"][0]["message"]
+{'role': 'assistant', 'content': 'Hello'}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from ..errors import ConfigurationError, ResponseDecodeError
+from ..profiles import get_profile, is_workers_ai
+from ..types import Api, ChatCompletion, ChatRequest
+from .chat import ChunkStream, check_error, normalize_completion, normalize_tool_call
+
+# Fields classic text-generation models accept (reference §4.2.2).
+_CLASSIC_FIELDS = frozenset(
+    {
+        "messages",
+        "tools",
+        "stream",
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "seed",
+        "repetition_penalty",
+        "frequency_penalty",
+        "presence_penalty",
+        "response_format",
+        "raw",
+        "lora",
+        "functions",
+        "options",
+    }
+)
+_RENAMED = {"max_completion_tokens": "max_tokens"}
+
+
+def _text_only(content: Any, model: str) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = []
+    for part in content:
+        if part.get("type") != "text":
+            raise ConfigurationError(
+                f"{model} (classic Workers AI model on api='run') takes text only; got a "
+                f"{part.get('type')!r} content part. Use a vision model or api='chat_completions'."
+            )
+        parts.append(part.get("text", ""))
+    return "".join(parts)
+
+
+def _classic_body(request: ChatRequest, model: str) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for key, value in request.items():
+        if key == "model" or key == "stream_options":
+            continue
+        key = _RENAMED.get(key, key)
+        if key == "tool_choice":
+            if value == "none":
+                continue  # handled below by dropping the tools
+            if value == "auto":
+                continue
+            raise ConfigurationError(
+                f"{model} cannot be forced to call a tool (tool_choice={value!r}); classic "
+                "Workers AI models only choose tools themselves. Use a chat-schema model "
+                "(for example @cf/moonshotai/kimi-k2.6) or api='chat_completions'."
+            )
+        if key == "parallel_tool_calls":
+            continue  # classic models decide alone; nothing to send
+        if key not in _CLASSIC_FIELDS:
+            raise ConfigurationError(
+                f"{key!r} is not supported by {model} on api='run' (classic Workers AI input "
+                f"accepts {sorted(_CLASSIC_FIELDS)}); use api='chat_completions'"
+            )
+        body[key] = value
+    if request.get("tool_choice") == "none":
+        body.pop("tools", None)
+    body["messages"] = [_classic_message(m, model) for m in request.get("messages", [])]
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = fmt.get("json_schema") or {}
+        if isinstance(schema, dict) and "schema" in schema:  # OpenAI wrapper → bare schema
+            schema = schema["schema"]
+        body["response_format"] = {"type": "json_schema", "json_schema": schema}
+    return body
+
+
+def _classic_message(message: Any, model: str) -> dict[str, Any]:
+    out = dict(message)
+    out["content"] = _text_only(message.get("content"), model)
+    return out
+
+
+def _chat_body(request: ChatRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {k: v for k, v in request.items() if k != "model"}
+    messages = []
+    for m in body.get("messages", []):
+        if m.get("role") == "assistant" and m.get("content") is None:
+            m = dict(m, content="")  # Workers AI rejects null content
+        messages.append(m)
+    body["messages"] = messages
+    return body
+
+
+class WorkersAIDialect:
+    """Chat over ``/ai/run``; see the module docstring."""
+
+    api: Api = "run"
+
+    def endpoint(self, model: str) -> str:
+        return f"/ai/run/{model}" if is_workers_ai(model) else "/ai/run"
+
+    def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        model = request.get("model", "")
+        if not is_workers_ai(model):
+            inner = {k: v for k, v in request.items() if k != "model"}
+            if stream:
+                inner["stream"] = True
+            else:
+                inner.pop("stream", None)
+            return {"model": model, "input": inner}
+        profile = get_profile(model)
+        body = (
+            _chat_body(request)
+            if profile.workers_ai_schema == "chat"
+            else _classic_body(request, model)
+        )
+        if stream:
+            body["stream"] = True
+        else:
+            body.pop("stream", None)
+            body.pop("stream_options", None)
+        return body
+
+    def parse(self, body: Any) -> ChatCompletion:
+        check_error(body)
+        result = body.get("result") if isinstance(body, dict) and "success" in body else body
+        if isinstance(result, dict) and isinstance(result.get("choices"), list):
+            return normalize_completion(result)
+        if isinstance(result, dict) and ("response" in result or "tool_calls" in result):
+            return classic_to_completion(result, model=str(result.get("model", "")))
+        raise ResponseDecodeError(f"unrecognised /ai/run result: {str(body)[:200]}")
+
+    def stream_state(self, model: str) -> ChunkStream:
+        return ChunkStream(model)
+
+
+def classic_to_completion(result: dict[str, Any], model: str = "") -> ChatCompletion:
+    """``{"response", "tool_calls", "usage"}`` → a canonical ``chat.completion``."""
+    response = result.get("response")
+    if response is None:
+        content = ""
+    elif isinstance(response, str):
+        content = response
+    else:  # JSON mode: the answer is an object
+        content = json.dumps(response, ensure_ascii=False)
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    calls = result.get("tool_calls") or []
+    if calls:
+        message["tool_calls"] = [normalize_tool_call(c) for c in calls]
+    for key in ("reasoning_content", "reasoning"):
+        if isinstance(result.get(key), str):
+            message["reasoning_content"] = result[key]
+    completion: dict[str, Any] = {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if calls else result.get("finish_reason", "stop"),
+            }
+        ],
+        "usage": result.get("usage"),
+    }
+    return completion  # type: ignore[return-value]
+
+
+WORKERS_AI = WorkersAIDialect()
