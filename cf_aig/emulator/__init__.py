@@ -1,0 +1,158 @@
+"""A local Cloudflare AI Gateway on loopback, speaking the same wire as api.cloudflare.com.
+
+Routes (under ``/client/v4/accounts/{account_id}/``): ``ai/v1/chat/completions``,
+``ai/v1/embeddings``, ``ai/run`` (unified), ``ai/run/{model}`` (Workers AI) and the logs
+API ``ai-gateway/gateways/{gw}/logs[/{id}]``. Answers come from a deterministic engine;
+faults and exact answers can be queued. Run ``python -m cf_aig.emulator`` for a CLI.
+
+>>> import httpx
+>>> with Emulator() as emu:
+...     r = httpx.post(f"{emu.account_url}/ai/v1/chat/completions",
+...                    headers={"Authorization": "Bearer test"},
+...                    json={"model": "openai/gpt-5-mini",
+...                          "messages": [{"role": "user", "content": "Hello there"}]})
+...     emu.enqueue(Fault(kind="status", code=3040))   # the next model call gets 429/3040
+...     (r.status_code, r.headers["cf-aig-cache-status"], emu.stats.requests)
+(200, 'MISS', 1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .engine import Script
+from .faults import Fault
+from .routes import App
+from .server import Server
+from .store import RecordedRequest, State, Stats
+
+__all__ = ["Emulator", "Fault", "RecordedRequest", "Script", "Stats"]
+
+QueueItem = Fault | Script | Mapping[str, Any]
+
+
+class Emulator:
+    """The emulator on a background thread with its own event loop.
+
+    ``token``: accept only this bearer token (default: any non-empty token).
+    ``gateways``: gateway ids that exist (``default`` always does).
+    ``stream_delay``: seconds between SSE events (0 = as fast as possible).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
+                 gateways: Iterable[str] = ("default",), *, account_id: str = "emulator",
+                 stream_delay: float = 0.0) -> None:
+        self.host = host
+        self.port = port
+        self.account_id = account_id
+        self.state = State({"default", *gateways})
+        self._app = App(self.state, token, stream_delay)
+        self._server = Server(self._app, lambda: self.state.stats)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"Emulator(base_url={self.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port/client/v4``, the stand-in for https://api.cloudflare.com/client/v4."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/client/v4"
+
+    @property
+    def account_url(self) -> str:
+        """``base_url`` plus ``/accounts/{account_id}``."""
+        return f"{self.base_url}/accounts/{self.account_id}"
+
+    def start(self) -> Emulator:
+        """Bind and serve on a daemon thread; returns self once listening."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                self.port = loop.run_until_complete(self._server.start(self.host, self.port))
+            except BaseException as exc:
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self._server.stop())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="cf-aig-emulator", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread."""
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def enqueue(self, *entries: QueueItem, match: str | None = None) -> None:
+        """Queue faults or scripted answers; each is used by one later model request.
+
+        Dicts with a ``kind`` key are faults, other dicts are scripts. ``match``
+        (a path substring) applies to entries that do not set their own.
+        """
+        items: list[Fault | Script] = []
+        for entry in entries:
+            if isinstance(entry, Mapping):
+                entry = Fault.from_dict(entry) if "kind" in entry else Script.from_dict(entry)
+            if entry.match is None:
+                entry.match = match
+            items.append(entry)
+        with self.state.lock:
+            self.state.queue.extend(items)
+
+    def reset(self) -> None:
+        """Clear the queue, cache, logs, recorded requests and stats."""
+        self.state.reset()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far (Authorization redacted)."""
+        with self.state.lock:
+            return list(self.state.requests)
+
+    @property
+    def stats(self) -> Stats:
+        """Live counters: connections opened, requests, client disconnects."""
+        return self.state.stats
+
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        """Every stored log entry, oldest first, across gateways."""
+        with self.state.lock:
+            rows = [dict(e) for g in self.state.logs.values() for e in g.values()]
+        return sorted(rows, key=lambda e: str(e["id"]))
+
+    @property
+    def pending(self) -> int:
+        """How many queued entries are still unused."""
+        return len(self.state.queue)

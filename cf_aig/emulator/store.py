@@ -1,0 +1,118 @@
+"""Emulator state shared by the server thread and the Python handle.
+
+Every mutation holds one lock, so the test thread may enqueue, read logs or reset while
+the server runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import Script
+from .faults import Fault
+
+REDACTED = "<redacted>"
+
+
+@dataclass
+class Stats:
+    """Counters for connection-reuse and cancellation tests."""
+
+    connections_opened: int = 0
+    requests: int = 0
+    disconnects: int = 0
+    """Streams the client closed before the last event was sent."""
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the emulator saw it; the Authorization value is redacted."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    json: Any
+    _authorization: str | None = field(default=None, repr=False, compare=False)
+
+    def bearer_is(self, token: str) -> bool:
+        """True when the request carried ``Authorization: Bearer <token>``."""
+        return self._authorization is not None and hmac.compare_digest(
+            self._authorization, f"Bearer {token}")
+
+
+QueueEntry = Fault | Script
+
+
+@dataclass
+class CacheEntry:
+    expires: float
+    status: int
+    content_type: str
+    body: bytes
+    model: str
+    provider: str
+
+
+class State:
+    """Queue, cache, logs, recorded requests and stats."""
+
+    def __init__(self, gateways: set[str]) -> None:
+        self.lock = threading.Lock()
+        self.gateways = gateways
+        self.queue: deque[QueueEntry] = deque()
+        self.cache: dict[str, CacheEntry] = {}
+        self.logs: dict[str, dict[str, dict[str, Any]]] = {g: {} for g in gateways}
+        self.requests: list[RecordedRequest] = []
+        self.stats = Stats()
+        self.affinity: dict[str, set[str]] = {}
+        self.clock: Callable[[], float] = time.monotonic
+
+    def reset(self) -> None:
+        with self.lock:
+            self.queue.clear()
+            self.cache.clear()
+            self.logs = {g: {} for g in self.gateways}
+            self.requests.clear()
+            self.stats = Stats()
+            self.affinity.clear()
+
+    def take(self, path: str) -> QueueEntry | None:
+        """Pop the first queued entry whose ``match`` is in ``path`` (or has none)."""
+        with self.lock:
+            for i, entry in enumerate(self.queue):
+                if entry.match is None or entry.match in path:
+                    del self.queue[i]
+                    return entry
+        return None
+
+    def cache_get(self, key: str) -> CacheEntry | None:
+        with self.lock:
+            entry = self.cache.get(key)
+            if entry is not None and entry.expires < self.clock():
+                del self.cache[key]
+                return None
+            return entry
+
+    def cache_put(self, key: str, ttl: int, entry: CacheEntry) -> None:
+        entry.expires = self.clock() + ttl
+        with self.lock:
+            self.cache[key] = entry
+
+    def add_log(self, gateway: str, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.logs.setdefault(gateway, {})[entry["id"]] = entry
+
+    def seen_prompt(self, affinity: str, digest: str) -> bool:
+        """Remember ``digest`` under a session-affinity key; True when seen before."""
+        with self.lock:
+            seen = self.affinity.setdefault(affinity, set())
+            hit = digest in seen
+            seen.add(digest)
+            return hit
