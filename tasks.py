@@ -1,6 +1,6 @@
 """Project tasks that work on a fresh machine with only Python 3.10+ and pip.
 
-    python tasks.py demo      # the main job: a real chain through the gateway (emulator if no creds)
+    python tasks.py demo   # the main job: a real chain through the gateway (emulator w/o creds)
     python tasks.py test      # the test suite
     python tasks.py lint      # ruff + mypy
     python tasks.py bench     # benchmarks (add --quick)

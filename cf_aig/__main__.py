@@ -31,11 +31,12 @@ def gateway() -> Iterator[dict[str, Any]]:
 
 def demo() -> int:
     from . import Client, GatewayOptions
+    from .types import ChatRequest
 
     chat_model = os.environ.get("CF_AIG_DEMO_MODEL", "@cf/moonshotai/kimi-k2.6")
     embed_model = os.environ.get("CF_AIG_DEMO_EMBED_MODEL", "@cf/baai/bge-base-en-v1.5")
     with gateway() as settings, Client(**settings) as client:
-        question = {"model": chat_model, "messages": [
+        question: ChatRequest = {"model": chat_model, "messages": [
             {"role": "system", "content": "Answer in one sentence."},
             {"role": "user", "content": "What does an AI gateway do?"}]}
         t = time.perf_counter()
@@ -48,13 +49,15 @@ def demo() -> int:
               f"({(time.perf_counter() - t) * 1000:.0f} ms)")
 
         print("[stream] ", end="", flush=True)
-        with client.chat_stream({**question, "messages": [
-                {"role": "user", "content": "Name three things a gateway logs."}]}) as stream:
+        listing: ChatRequest = {"model": chat_model, "messages": [
+            {"role": "user", "content": "Name three things a gateway logs."}]}
+        with client.chat_stream(listing) as stream:
             for chunk in stream:
                 for choice in chunk["choices"]:
                     print(choice["delta"].get("content") or "", end="", flush=True)
-                if chunk.get("usage"):
-                    print(f"\n  usage={chunk['usage'].get('total_tokens')} tokens "
+                usage = chunk.get("usage")
+                if usage:
+                    print(f"\n  usage={usage.get('total_tokens')} tokens "
                           f"log_id={stream.info.log_id}")
 
         tool = {"type": "function", "function": {

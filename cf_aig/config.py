@@ -110,7 +110,8 @@ class Settings:
             )
         assert account is not None and token is not None
         gateway = gateway_id or os.environ.get(ENV_GATEWAY_ID) or None
-        url = base_url if base_url is not None else (os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+        url = base_url if base_url is not None else os.environ.get(ENV_BASE_URL)
+        url = DEFAULT_BASE_URL if url is None or (url == "" and base_url is None) else url
         t = DEFAULT_TIMEOUT if timeout is None else timeout
         if isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0:
             raise ConfigurationError(f"timeout must be a number of seconds > 0, got {t!r}")

@@ -332,9 +332,9 @@ def test_connection_refused_is_retried_then_typed() -> None:
 def test_timeout_before_first_byte(cf_aig_emulator: Emulator) -> None:
     cf_aig_emulator.enqueue(*[Fault(kind="hang", seconds=0.5)] * 2)
     with Client(account_id="a", api_token=TOKEN, base_url=cf_aig_emulator.base_url,
-                timeout=0.2, max_retries=1, retry_base_delay=0.01) as c:
-        with pytest.raises(APITimeoutError):
-            c.chat({"model": "openai/gpt-5.5", "messages": HELLO})
+                timeout=0.2, max_retries=1, retry_base_delay=0.01) as c, pytest.raises(
+            APITimeoutError):
+        c.chat({"model": "openai/gpt-5.5", "messages": HELLO})
     assert len(model_calls(cf_aig_emulator)) == 2
 
 
