@@ -1,0 +1,475 @@
+"""Pure converters between LlamaIndex types and the core's canonical (Chat Completions) dicts.
+
+No I/O and no state except :class:`StreamConverter`, which folds canonical stream chunks
+into cumulative :class:`ChatResponse` objects and serves sync and async streams alike.
+
+>>> from llama_index.core.base.llms.types import ChatMessage
+>>> messages_to_canonical([ChatMessage(role="user", content="Hi")])
+[{'role': 'user', 'content': 'Hi'}]
+>>> conv = StreamConverter()
+>>> r = conv.feed({"choices": [{"index": 0, "delta": {"content": "He"}}]})
+>>> r = conv.feed({"choices": [{"index": 0, "delta": {"content": "llo"}, "finish_reason": "stop"}]})
+>>> r.delta, r.message.content
+('llo', 'Hello')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.types import (
+    AudioBlock,
+    CachePoint,
+    ChatMessage,
+    ChatResponse,
+    CitableBlock,
+    CitationBlock,
+    CompletionResponse,
+    DocumentBlock,
+    ImageBlock,
+    MessageRole,
+    TextBlock,
+    ThinkingBlock,
+    ToolCallBlock,
+    VideoBlock,
+)
+from llama_index.core.llms.llm import ToolSelection
+from pydantic_core import from_json
+
+from cf_aig.accumulate import new_tool_call_id
+from cf_aig.profiles import ModelProfile
+
+if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
+_ROLES: dict[str, str] = {
+    MessageRole.SYSTEM.value: "system",
+    MessageRole.DEVELOPER.value: "developer",
+    MessageRole.USER.value: "user",
+    MessageRole.ASSISTANT.value: "assistant",
+    MessageRole.TOOL.value: "tool",
+    MessageRole.FUNCTION.value: "tool",
+    MessageRole.CHATBOT.value: "assistant",
+    MessageRole.MODEL.value: "assistant",
+}
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+class UnsupportedContentError(ValueError):
+    """A message block the gateway cannot carry (audio, video, or a capability the
+    model lacks)."""
+
+
+# ---------------------------------------------------------------------------------------
+# LlamaIndex -> canonical
+# ---------------------------------------------------------------------------------------
+
+
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    if block.url is not None and block.image is None and block.path is None:
+        url = str(block.url)
+    else:
+        if block.image_mimetype is None:
+            block.resolve_image()  # guesses the mimetype as a side effect
+        url = block.inline_url()
+    image: dict[str, Any] = {"url": url}
+    if block.detail:
+        image["detail"] = block.detail
+    return {"type": "image_url", "image_url": image}
+
+
+def _document_part(block: DocumentBlock) -> dict[str, Any]:
+    if block.url and block.data is None and block.path is None:
+        raise UnsupportedContentError(
+            "document blocks must carry data or a path (URLs are not fetched); "
+            "load the file and pass DocumentBlock(data=...)"
+        )
+    if block.document_mimetype is None:
+        block.document_mimetype = block._guess_mimetype() or "application/pdf"
+    file: dict[str, Any] = {"file_data": block.inline_url()}
+    file["filename"] = block.title or "document.pdf"
+    return {"type": "file", "file": file}
+
+
+def _check(flag: bool, profile: ModelProfile | None, what: str) -> None:
+    if profile is not None and profile.known and not flag:
+        raise UnsupportedContentError(
+            f"{profile.model} does not accept {what} input; use a model that does "
+            "(for example openai/gpt-5.5) or remove the block"
+        )
+
+
+def _content_parts(
+    blocks: Iterable[Any], profile: ModelProfile | None, parts: list[dict[str, Any]]
+) -> None:
+    for block in blocks:
+        if isinstance(block, TextBlock):
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            _check(profile.vision if profile else True, profile, "image")
+            parts.append(_image_part(block))
+        elif isinstance(block, DocumentBlock):
+            _check(profile.pdf_input if profile else True, profile, "document (PDF)")
+            parts.append(_document_part(block))
+        elif isinstance(block, CitableBlock):
+            _content_parts(block.content, profile, parts)
+        elif isinstance(block, (CachePoint, ThinkingBlock, ToolCallBlock)):
+            continue  # markers / handled by the caller
+        elif isinstance(block, (AudioBlock, VideoBlock, CitationBlock)):
+            raise UnsupportedContentError(
+                f"{type(block).__name__} is not supported by the Cloudflare AI Gateway adapter; "
+                "send text, images or documents"
+            )
+        else:
+            raise UnsupportedContentError(f"unsupported content block {type(block).__name__}")
+
+
+def tool_call_to_canonical(block: ToolCallBlock) -> dict[str, Any]:
+    """A :class:`ToolCallBlock` as an OpenAI ``tool_calls`` item."""
+    args = block.tool_kwargs
+    return {
+        "id": block.tool_call_id or new_tool_call_id(),
+        "type": "function",
+        "function": {
+            "name": block.tool_name,
+            "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False),
+        },
+    }
+
+
+def _legacy_tool_call(call: Any) -> dict[str, Any]:
+    if hasattr(call, "model_dump"):
+        call = call.model_dump()
+    fn = dict(call.get("function") or {})
+    args = fn.get("arguments")
+    if not isinstance(args, str):
+        fn["arguments"] = json.dumps(args or {}, ensure_ascii=False)
+    return {"id": call.get("id") or new_tool_call_id(), "type": "function", "function": fn}
+
+
+def message_to_canonical(
+    message: ChatMessage, profile: ModelProfile | None = None
+) -> dict[str, Any]:
+    """One :class:`ChatMessage` as a canonical message dict.
+
+    Text, images (URL or base64), documents, thinking (assistant), tool-call blocks and
+    ``role="tool"`` results with ``additional_kwargs["tool_call_id"]`` are supported.
+    """
+    role = _ROLES.get(message.role.value)
+    if role is None:
+        raise UnsupportedContentError(f"unsupported message role {message.role.value!r}")
+    blocks = message.blocks
+    parts: list[dict[str, Any]] = []
+    if len(blocks) == 1 and isinstance(blocks[0], TextBlock):
+        content: Any = blocks[0].text
+    else:
+        _content_parts(blocks, profile, parts)
+        if all(p["type"] == "text" for p in parts):
+            content = "".join(p["text"] for p in parts) if parts else None
+        else:
+            content = parts
+    out: dict[str, Any] = {"role": role, "content": content}
+    kwargs = message.additional_kwargs
+    if role == "assistant":
+        calls = [tool_call_to_canonical(b) for b in blocks if isinstance(b, ToolCallBlock)]
+        if not calls and kwargs.get("tool_calls"):
+            calls = [_legacy_tool_call(c) for c in kwargs["tool_calls"]]
+        if calls:
+            out["tool_calls"] = calls
+        thinking = [b.content for b in blocks if isinstance(b, ThinkingBlock) and b.content]
+        if thinking:
+            out["reasoning_content"] = "".join(thinking)
+        if content is None and not calls:
+            out["content"] = ""
+    elif role == "tool":
+        call_id = kwargs.get("tool_call_id")
+        if not call_id:
+            raise UnsupportedContentError(
+                "a tool message needs additional_kwargs['tool_call_id'] naming the call it answers"
+            )
+        out["tool_call_id"] = str(call_id)
+        if not isinstance(content, str):
+            out["content"] = "" if content is None else content
+    elif content is None:
+        out["content"] = ""
+    if kwargs.get("name"):
+        out["name"] = kwargs["name"]
+    return out
+
+
+def messages_to_canonical(
+    messages: Sequence[ChatMessage], profile: ModelProfile | None = None
+) -> list[dict[str, Any]]:
+    """Every message converted with :func:`message_to_canonical`."""
+    return [message_to_canonical(m, profile) for m in messages]
+
+
+def tool_to_canonical(tool: BaseTool) -> dict[str, Any]:
+    """A LlamaIndex tool as an OpenAI function tool."""
+    meta = tool.metadata
+    fn: dict[str, Any] = {"name": meta.get_name(), "parameters": meta.get_parameters_dict()}
+    if meta.description:
+        fn["description"] = meta.description
+    return {"type": "function", "function": fn}
+
+
+def tool_choice_to_canonical(choice: Any, tool_required: bool = False) -> Any:
+    """``tool_choice`` in any LlamaIndex spelling -> the canonical value.
+
+    >>> tool_choice_to_canonical(None, tool_required=True)
+    'required'
+    >>> tool_choice_to_canonical("get_weather")
+    {'type': 'function', 'function': {'name': 'get_weather'}}
+    """
+    if choice is None:
+        return "required" if tool_required else "auto"
+    if isinstance(choice, str):
+        if choice in ("auto", "none", "required"):
+            return choice
+        if choice == "any":
+            return "required"
+        return {"type": "function", "function": {"name": choice}}
+    if isinstance(choice, Mapping):
+        if "type" in choice:
+            return dict(choice)
+        if "name" in choice:
+            return {"type": "function", "function": {"name": choice["name"]}}
+    raise ValueError(
+        f"tool_choice must be 'auto', 'none', 'required', a tool name or a dict, got {choice!r}"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# canonical -> LlamaIndex
+# ---------------------------------------------------------------------------------------
+
+
+def parse_arguments(arguments: Any) -> dict[str, Any]:
+    """Tool-call arguments as a dict; tolerates partial JSON (streams) and junk ({})."""
+    if isinstance(arguments, dict):
+        return arguments
+    if not arguments:
+        return {}
+    try:
+        value = from_json(arguments, allow_partial=True)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``prompt_tokens``/``completion_tokens``/``total_tokens`` from a usage dict."""
+    if not usage:
+        return {}
+    return {k: usage[k] for k in _USAGE_KEYS if isinstance(usage.get(k), int)}
+
+
+def _message(
+    content: str,
+    reasoning: str | None,
+    calls: list[dict[str, Any]],
+    call_blocks: list[ToolCallBlock] | None = None,
+) -> ChatMessage:
+    blocks: list[Any] = []
+    if reasoning:
+        blocks.append(ThinkingBlock(content=reasoning))
+    blocks.append(TextBlock(text=content))
+    kwargs: dict[str, Any] = {}
+    if calls:
+        if call_blocks is None:
+            call_blocks = [
+                ToolCallBlock(
+                    tool_call_id=c.get("id"),
+                    tool_name=c["function"].get("name") or "",
+                    tool_kwargs=parse_arguments(c["function"].get("arguments")),
+                )
+                for c in calls
+            ]
+        blocks.extend(call_blocks)
+        kwargs["tool_calls"] = calls
+    return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks, additional_kwargs=kwargs)
+
+
+def completion_to_response(
+    completion: Mapping[str, Any], gateway: Mapping[str, Any] | None = None
+) -> ChatResponse:
+    """A canonical ``chat.completion`` as a :class:`ChatResponse`.
+
+    ``raw`` is the completion (with ``usage``); ``additional_kwargs`` carries the token
+    counts and, under ``"gateway"``, the gateway info (log id, cache status, ...).
+    """
+    choices = completion.get("choices") or [{}]
+    msg = choices[0].get("message") or {}
+    content = msg.get("content")
+    if not isinstance(content, str):
+        content = "" if content is None else json.dumps(content, ensure_ascii=False)
+    calls = list(msg.get("tool_calls") or ())
+    message = _message(content, msg.get("reasoning_content"), calls)
+    extra = usage_kwargs(completion.get("usage"))
+    if gateway is not None:
+        extra["gateway"] = gateway
+    extra["finish_reason"] = choices[0].get("finish_reason")
+    return ChatResponse(message=message, raw=completion, additional_kwargs=extra)
+
+
+def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:
+    """A :class:`ChatResponse` as a :class:`CompletionResponse` (same raw, delta, kwargs)."""
+    return CompletionResponse(
+        text=response.message.content or "",
+        raw=response.raw,
+        delta=response.delta,
+        additional_kwargs=response.additional_kwargs,
+    )
+
+
+def tool_selections(
+    response: ChatResponse, error_on_no_tool_call: bool = True
+) -> list[ToolSelection]:
+    """The tool calls of a response (tool-call blocks, else ``additional_kwargs``)."""
+    selections = [
+        ToolSelection(
+            tool_id=b.tool_call_id or new_tool_call_id(),
+            tool_name=b.tool_name,
+            tool_kwargs=parse_arguments(b.tool_kwargs),
+        )
+        for b in response.message.blocks
+        if isinstance(b, ToolCallBlock)
+    ]
+    if not selections:
+        for call in response.message.additional_kwargs.get("tool_calls") or ():
+            c = _legacy_tool_call(call)
+            selections.append(
+                ToolSelection(
+                    tool_id=c["id"],
+                    tool_name=c["function"].get("name") or "",
+                    tool_kwargs=parse_arguments(c["function"].get("arguments")),
+                )
+            )
+    if not selections and error_on_no_tool_call:
+        raise ValueError(
+            f"expected at least one tool call, got none; response: {response.message.content!r}"
+        )
+    return selections
+
+
+class _Call:
+    __slots__ = ("args", "id", "name")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.name: str | None = None
+        self.args: list[str] = []
+
+
+class StreamConverter:
+    """Folds canonical chunks into cumulative :class:`ChatResponse` objects.
+
+    ``delta`` is the new text only (reasoning goes to ``additional_kwargs
+    ["thinking_delta"]`` and a :class:`ThinkingBlock`); tool-call fragments merge by
+    ``index`` (or by id / position when the index is missing), ids are set once.
+    The usage chunk yields a last response with ``delta=""`` and the token counts.
+    """
+
+    __slots__ = ("_blocks", "_calls", "_dirty", "content", "finish_reason", "gateway", "reasoning")
+
+    def __init__(self, gateway: Mapping[str, Any] | None = None) -> None:
+        self.gateway = gateway
+        self.content = ""
+        self.reasoning = ""
+        self.finish_reason: str | None = None
+        self._calls: dict[int, _Call] = {}
+        self._blocks: list[ToolCallBlock] | None = None
+        self._dirty = False
+
+    def _merge(self, frag: Mapping[str, Any]) -> None:
+        calls = self._calls
+        index = frag.get("index")
+        cid = frag.get("id")
+        if index is None:
+            known = next((i for i, c in calls.items() if cid and c.id == cid), None)
+            if known is not None:
+                index = known
+            elif cid or not calls:
+                index = max(calls, default=-1) + 1
+            else:
+                index = max(calls)
+        call = calls.get(index)
+        if call is None:
+            call = calls[index] = _Call()
+        if cid and not call.id:
+            call.id = cid
+        fn = frag.get("function") or {}
+        if fn.get("name") and not call.name:
+            call.name = fn["name"]
+        args = fn.get("arguments")
+        if args:
+            call.args.append(args if isinstance(args, str) else json.dumps(args))
+        self._dirty = True
+
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The calls so far, OpenAI-shaped, in index order."""
+        return [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name or "", "arguments": "".join(c.args)},
+            }
+            for _, c in sorted(self._calls.items())
+        ]
+
+    def _finish_ids(self) -> None:
+        for call in self._calls.values():
+            if not call.id:
+                call.id = new_tool_call_id()
+                self._dirty = True
+
+    def feed(self, chunk: Mapping[str, Any]) -> ChatResponse:
+        """One canonical chunk in, the cumulative response after it out."""
+        choices = chunk.get("choices")
+        text = ""
+        thinking = ""
+        if choices:
+            choice = choices[0]
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or ""
+            if text:
+                self.content += text
+            thinking = delta.get("reasoning_content") or ""
+            if thinking:
+                self.reasoning += thinking
+            frags = delta.get("tool_calls")
+            if frags:
+                for frag in frags:
+                    self._merge(frag)
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+                self._finish_ids()
+        else:
+            self._finish_ids()
+        calls: list[dict[str, Any]] = []
+        if self._calls:
+            calls = self.tool_calls()
+            if self._dirty or self._blocks is None:
+                self._blocks = [
+                    ToolCallBlock(
+                        tool_call_id=c["id"],
+                        tool_name=c["function"]["name"],
+                        tool_kwargs=parse_arguments(c["function"]["arguments"]),
+                    )
+                    for c in calls
+                ]
+                self._dirty = False
+        message = _message(self.content, self.reasoning, calls, self._blocks)
+        extra: dict[str, Any] = {}
+        if self.gateway is not None:
+            extra["gateway"] = self.gateway
+        if thinking:
+            extra["thinking_delta"] = thinking
+        usage = chunk.get("usage")
+        if usage:
+            extra.update(usage_kwargs(usage))
+        if self.finish_reason:
+            extra["finish_reason"] = self.finish_reason
+        return ChatResponse(message=message, delta=text, raw=chunk, additional_kwargs=extra)
