@@ -1,0 +1,765 @@
+"""``/ai/v1/responses``: the OpenAI Responses API (reference §4.4).
+
+Request (canonical Chat Completions → ``CreateResponse``):
+
+- ``system``/``developer`` messages → ``instructions`` (joined with blank lines).
+- user messages → ``{"role": "user", "content": ...}`` (a string stays a string; parts
+  become ``input_text``/``input_image``/``input_file``; ``input_image.detail`` defaults
+  to ``"auto"`` because the schema requires it).
+- assistant text → the simple ``{"role": "assistant", "content": "<text>"}`` form
+  (``EasyInputMessage``; the ``output_text`` list form is an ``OutputMessage``, which
+  requires an ``id`` and ``status`` we do not have). Assistant ``tool_calls`` →
+  ``function_call`` items; ``tool`` messages → ``function_call_output`` items (output as
+  a string). ``reasoning_content``/``thinking_blocks`` on history are not sent (a
+  Responses reasoning item needs its server id or encrypted content).
+- function tools are flattened; ``strict`` defaults to ``False`` (Chat Completions'
+  default; Responses would otherwise assume strict mode).
+- ``response_format`` → ``text.format``; ``verbosity`` → ``text.verbosity``;
+  ``reasoning_effort`` → ``reasoning.effort``; ``max_completion_tokens``/``max_tokens``
+  → ``max_output_tokens``; ``stream_options`` is dropped (usage always comes with
+  ``response.completed``). ``stop`` and other keys without an equivalent raise
+  :class:`ConfigurationError`. ``None`` values count as unset.
+
+Response: ``output_text`` parts joined → ``content``; ``function_call`` items →
+``tool_calls`` (``id`` = ``call_id``); reasoning text (raw ``content`` then ``summary``
+parts, joined with blank lines) → ``reasoning_content``; refusals → ``refusal``.
+
+>>> body = RESPONSES.build({"model": "openai/gpt-5.5", "max_tokens": 64,
+...     "messages": [{"role": "system", "content": "Be brief."},
+...                  {"role": "user", "content": "Hi"}]}, stream=False)
+>>> body
+{'model': 'openai/gpt-5.5', 'instructions': 'Be brief.', \
+'input': [{'role': 'user', 'content': 'Hi'}], 'max_output_tokens': 64}
+>>> done = RESPONSES.parse({"id": "resp_1", "object": "response", "status": "completed",
+...     "model": "gpt-5.5", "output": [{"type": "message", "id": "msg_1", "role": "assistant",
+...     "status": "completed", "content": [{"type": "output_text", "text": "Hello"}]}],
+...     "usage": {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}})
+>>> done["choices"][0]["message"]["content"], done["choices"][0]["finish_reason"]
+('Hello', 'stop')
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any, cast
+
+from ..errors import (
+    CfAigError,
+    ConfigurationError,
+    ResponseDecodeError,
+    StreamInterruptedError,
+    error_from_body,
+)
+from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from .chat import check_error, completion_to_chunks, loads, make_chunk
+
+# Native Responses fields a canonical request may carry; they pass through untouched.
+_PASSTHROUGH = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "parallel_tool_calls",
+        "store",
+        "previous_response_id",
+        "metadata",
+        "user",
+        "top_logprobs",
+        "include",
+        "truncation",
+        "background",
+        "conversation",
+        "service_tier",
+        "prompt_cache_key",
+        "prompt_cache_retention",
+        "safety_identifier",
+        "max_tool_calls",
+        "prompt",
+    }
+)
+_HANDLED = frozenset(
+    {
+        "model",
+        "messages",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "reasoning_effort",
+        "reasoning",
+        "text",
+        "verbosity",
+        "max_tokens",
+        "max_completion_tokens",
+        "max_output_tokens",
+        "stream",
+        "stream_options",
+        "n",
+        "logprobs",
+    }
+)
+
+# Responses error codes → the provider error types cf_aig.errors classifies.
+_ERROR_TYPES = {
+    "rate_limit_exceeded": "rate_limit_error",
+    "server_error": "server_error",
+    "invalid_prompt": "invalid_request_error",
+    "invalid_image": "invalid_request_error",
+    "invalid_image_format": "invalid_request_error",
+    "invalid_base64_image": "invalid_request_error",
+    "invalid_image_url": "invalid_request_error",
+    "image_too_large": "invalid_request_error",
+    "image_too_small": "invalid_request_error",
+    "image_parse_error": "invalid_request_error",
+    "image_content_policy_violation": "invalid_request_error",
+    "invalid_image_mode": "invalid_request_error",
+    "image_file_too_large": "invalid_request_error",
+    "unsupported_image_media_type": "invalid_request_error",
+    "empty_image_file": "invalid_request_error",
+    "failed_to_download_image": "invalid_request_error",
+    "image_file_not_found": "invalid_request_error",
+    "context_length_exceeded": "context_length_exceeded",
+    "insufficient_quota": "insufficient_quota",
+}
+
+
+def response_error(error: Any, what: str = "the response failed") -> CfAigError:
+    """The typed error for a Responses ``error`` object or ``error`` stream event."""
+    if not isinstance(error, dict):
+        error = {}
+    code = error.get("code")
+    message = error.get("message") or what
+    inner: dict[str, Any] = {"message": message}
+    if isinstance(code, str) and code:
+        inner["code"] = code
+        inner["type"] = _ERROR_TYPES.get(code, error.get("type") or code)
+    elif isinstance(error.get("type"), str) and error["type"] != "error":
+        inner["type"] = error["type"]
+    return error_from_body(None, {"error": inner})
+
+
+# --------------------------------------------------------------------------- build
+
+
+def _text_of(content: Any, where: str) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise ConfigurationError(f"{where}: content must be a string or a list of parts")
+    out = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in ("text", "input_text", "output_text"):
+            out.append(str(part.get("text") or ""))
+        elif kind == "refusal":
+            continue  # a past refusal carries no content worth replaying
+        else:
+            raise ConfigurationError(f"{where}: only text parts are allowed here, got {kind!r}")
+    return "".join(out)
+
+
+def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
+    spec = part.get("image_url")
+    url = spec.get("url") if isinstance(spec, dict) else spec
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(f"{where}: image_url part without a url")
+    detail = spec.get("detail") if isinstance(spec, dict) else None
+    return {"type": "input_image", "image_url": url, "detail": detail or "auto"}
+
+
+def _file(part: dict[str, Any], where: str) -> dict[str, Any]:
+    spec = part.get("file")
+    if not isinstance(spec, dict):
+        raise ConfigurationError(f"{where}: file part without a 'file' object")
+    out: dict[str, Any] = {"type": "input_file"}
+    for key in ("file_id", "file_data", "filename", "file_url"):
+        if spec.get(key):
+            out[key] = spec[key]
+    if not ({"file_id", "file_data", "file_url"} & set(out)):
+        raise ConfigurationError(f"{where}: file part needs file_id, file_data or file_url")
+    return out
+
+
+def _parts(content: Any, where: str) -> str | list[dict[str, Any]]:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise ConfigurationError(f"{where}: content must be a string or a list of parts")
+    out: list[dict[str, Any]] = []
+    for j, part in enumerate(content):
+        at = f"{where} part {j}"
+        kind = part.get("type") if isinstance(part, dict) else None
+        if not isinstance(part, dict):
+            raise ConfigurationError(f"{at}: a content part must be an object")
+        if kind == "text":
+            out.append({"type": "input_text", "text": str(part.get("text") or "")})
+        elif kind == "image_url":
+            out.append(_image(part, at))
+        elif kind == "file":
+            out.append(_file(part, at))
+        elif kind in ("input_text", "input_image", "input_file"):
+            out.append(dict(part))
+        else:
+            raise ConfigurationError(
+                f"{at}: content part type {kind!r} is not supported on /ai/v1/responses"
+            )
+    return out
+
+
+def _input(messages: list[Any]) -> tuple[str | None, list[dict[str, Any]]]:
+    instructions: list[str] = []
+    items: list[dict[str, Any]] = []
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, dict):
+            raise ConfigurationError(f"{where} must be an object")
+        role = m.get("role")
+        if role in ("system", "developer"):
+            text = _text_of(m.get("content"), where)
+            if text:
+                instructions.append(text)
+        elif role == "user":
+            items.append({"role": "user", "content": _parts(m.get("content"), where)})
+        elif role == "assistant":
+            text = _text_of(m.get("content"), where)
+            if text:
+                items.append({"role": "assistant", "content": text})
+            for call in m.get("tool_calls") or ():
+                fn = (call.get("function") or {}) if isinstance(call, dict) else None
+                if not isinstance(fn, dict) or not call.get("id"):
+                    raise ConfigurationError(f"{where}: a tool call needs an id and a function")
+                args = fn.get("arguments")
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": call["id"],
+                        "name": fn.get("name") or "",
+                        "arguments": args
+                        if isinstance(args, str)
+                        else json.dumps(args or {}, ensure_ascii=False),
+                    }
+                )
+        elif role == "tool":
+            if not m.get("tool_call_id"):
+                raise ConfigurationError(f"{where}: a tool message needs tool_call_id")
+            content = m.get("content")
+            output = (
+                content
+                if isinstance(content, str)
+                else _text_of(content, where)
+                if isinstance(content, list) or content is None
+                else json.dumps(content, ensure_ascii=False)
+            )
+            items.append(
+                {"type": "function_call_output", "call_id": m["tool_call_id"], "output": output}
+            )
+        else:
+            raise ConfigurationError(f"{where}: unsupported role {role!r}")
+    return ("\n\n".join(instructions) if instructions else None), items
+
+
+def _tool(tool: Any) -> dict[str, Any]:
+    if not isinstance(tool, dict):
+        raise ConfigurationError("each tool must be an object")
+    fn = tool.get("function")
+    if tool.get("type") != "function" or not isinstance(fn, dict):
+        return dict(tool)  # already flat, or a built-in tool such as web_search
+    if not fn.get("name"):
+        raise ConfigurationError("a function tool needs function.name")
+    out: dict[str, Any] = {"type": "function", "name": fn["name"]}
+    if fn.get("description"):
+        out["description"] = fn["description"]
+    out["parameters"] = fn.get("parameters") or {"type": "object", "properties": {}}
+    out["strict"] = bool(fn.get("strict", False))
+    return out
+
+
+def _tool_choice(choice: Any) -> str | dict[str, Any]:
+    if choice in ("auto", "none", "required"):
+        return cast(str, choice)
+    if isinstance(choice, dict):
+        fn = choice.get("function")
+        if choice.get("type") == "function" and isinstance(fn, dict):
+            if not fn.get("name"):
+                raise ConfigurationError("tool_choice of type 'function' needs a name")
+            return {"type": "function", "name": fn["name"]}
+        return dict(choice)
+    raise ConfigurationError(
+        f"tool_choice must be 'auto', 'none', 'required' or a dict, got {choice!r}"
+    )
+
+
+def _text_format(fmt: Any) -> dict[str, Any] | None:
+    if not isinstance(fmt, dict):
+        raise ConfigurationError("response_format must be a dict")
+    kind = fmt.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+            raise ConfigurationError("response_format json_schema needs json_schema.schema")
+        out: dict[str, Any] = {
+            "type": "json_schema",
+            "name": spec.get("name") or "response",
+            "schema": spec["schema"],
+        }
+        if spec.get("description"):
+            out["description"] = spec["description"]
+        if spec.get("strict") is not None:
+            out["strict"] = spec["strict"]
+        return out
+    raise ConfigurationError(f"response_format type {kind!r} is not supported on responses")
+
+
+def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    """The ``/ai/v1/responses`` body for a canonical request (see the module docstring)."""
+    req: dict[str, Any] = {k: v for k, v in request.items() if v is not None}
+    if "stop" in req:
+        raise ConfigurationError(
+            "'stop' has no equivalent on /ai/v1/responses (the Responses API has no stop "
+            "sequences); remove it or use api='chat_completions'"
+        )
+    for key in req:
+        if key not in _HANDLED and key not in _PASSTHROUGH:
+            raise ConfigurationError(
+                f"{key!r} has no equivalent on /ai/v1/responses (api='responses'); remove it "
+                "or use api='chat_completions'"
+            )
+    if req.get("n", 1) != 1:
+        raise ConfigurationError("'n' must be 1 on /ai/v1/responses (one answer per call)")
+    if req.get("logprobs"):
+        raise ConfigurationError(
+            "'logprobs' has no direct equivalent on /ai/v1/responses; pass "
+            "include=['message.output_text.logprobs'] and top_logprobs instead"
+        )
+    messages = req.get("messages")
+    if not isinstance(messages, list):
+        raise ConfigurationError("request['messages'] must be a list")
+    body: dict[str, Any] = {"model": req.get("model") or ""}
+    instructions, items = _input(messages)
+    if instructions is not None:
+        body["instructions"] = instructions
+    body["input"] = items
+    if req.get("tools"):
+        body["tools"] = [_tool(t) for t in req["tools"]]
+    if "tool_choice" in req:
+        body["tool_choice"] = _tool_choice(req["tool_choice"])
+
+    text = dict(req.get("text") or {})
+    if "response_format" in req:
+        fmt = _text_format(req["response_format"])
+        if fmt is not None:
+            text["format"] = fmt
+    if "verbosity" in req:
+        text["verbosity"] = req["verbosity"]
+    if text:
+        body["text"] = text
+
+    reasoning = dict(req.get("reasoning") or {})
+    if "reasoning_effort" in req:
+        reasoning["effort"] = req["reasoning_effort"]
+    if reasoning:
+        body["reasoning"] = reasoning
+
+    limit = req.get("max_completion_tokens", req.get("max_tokens", req.get("max_output_tokens")))
+    if limit is not None:
+        body["max_output_tokens"] = limit
+    for key in sorted(_PASSTHROUGH):
+        if key in req:
+            body[key] = req[key]
+    if stream:
+        body["stream"] = True
+    return body
+
+
+# --------------------------------------------------------------------------- parse
+
+
+def convert_usage(usage: Any) -> Usage | None:
+    """Responses usage → canonical usage."""
+    if not isinstance(usage, dict):
+        return None
+
+    def num(obj: Any, key: str) -> int | None:
+        value = obj.get(key) if isinstance(obj, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    prompt = num(usage, "input_tokens") or 0
+    completion = num(usage, "output_tokens") or 0
+    total = num(usage, "total_tokens")
+    out: dict[str, Any] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": total if total is not None else prompt + completion,
+    }
+    cached = num(usage.get("input_tokens_details"), "cached_tokens")
+    if cached is not None:
+        out["prompt_tokens_details"] = {"cached_tokens": cached}
+    reasoning = num(usage.get("output_tokens_details"), "reasoning_tokens")
+    if reasoning is not None:
+        out["completion_tokens_details"] = {"reasoning_tokens": reasoning}
+    return cast(Usage, out)
+
+
+def finish_reason(response: dict[str, Any], has_tool_calls: bool) -> str:
+    """``status`` + ``incomplete_details`` → canonical ``finish_reason``."""
+    if response.get("status") == "incomplete":
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        if reason == "content_filter":
+            return "content_filter"
+        return "length"  # max_output_tokens, or an unnamed cut
+    return "tool_calls" if has_tool_calls else "stop"
+
+
+def _reasoning_segments(item: dict[str, Any]) -> list[str]:
+    out = []
+    for key in ("content", "summary"):
+        for part in item.get(key) or ():
+            if isinstance(part, dict) and part.get("text"):
+                out.append(str(part["text"]))
+    return out
+
+
+def parse_response(body: Any) -> ChatCompletion:
+    """A ``response`` object → canonical completion (raises on failed responses)."""
+    if isinstance(body, dict) and body.get("status") == "failed":
+        raise response_error(body.get("error"))
+    check_error(body)
+    if not isinstance(body, dict) or not isinstance(body.get("output"), list):
+        raise ResponseDecodeError(f"expected a Responses 'response' object, got {str(body)[:200]}")
+    texts: list[str] = []
+    refusals: list[str] = []
+    reasoning: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for item in body["output"]:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "message":
+            for part in item.get("content") or ():
+                if not isinstance(part, dict):
+                    continue
+                if part.get("type") == "output_text":
+                    texts.append(str(part.get("text") or ""))
+                elif part.get("type") == "refusal":
+                    refusals.append(str(part.get("refusal") or ""))
+        elif kind == "function_call":
+            args = item.get("arguments")
+            calls.append(
+                {
+                    "id": str(
+                        item.get("call_id") or item.get("id") or f"call_{uuid.uuid4().hex[:24]}"
+                    ),
+                    "type": "function",
+                    "function": {
+                        "name": str(item.get("name") or ""),
+                        "arguments": args
+                        if isinstance(args, str)
+                        else json.dumps(args or {}, ensure_ascii=False),
+                    },
+                }
+            )
+        elif kind == "reasoning":
+            reasoning.extend(_reasoning_segments(item))
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
+    if reasoning:
+        message["reasoning_content"] = "\n\n".join(reasoning)
+    if refusals:
+        message["refusal"] = "".join(refusals)
+    if calls:
+        message["tool_calls"] = calls
+    created = body.get("created_at")
+    completion: dict[str, Any] = {
+        "id": str(body.get("id") or f"resp_{uuid.uuid4().hex[:24]}"),
+        "object": "chat.completion",
+        "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
+        "model": str(body.get("model") or ""),
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": finish_reason(body, bool(calls))}
+        ],
+        "usage": convert_usage(body.get("usage")),
+    }
+    return cast(ChatCompletion, completion)
+
+
+# --------------------------------------------------------------------------- stream
+
+_TERMINAL = ("response.completed", "response.incomplete")
+_START = ("response.created", "response.in_progress", "response.queued")
+
+
+class ResponsesStream:
+    """Decoder for one Responses typed-event stream (see the module docstring).
+
+    >>> s = RESPONSES.stream_state("openai/gpt-5.5")
+    >>> s.event("response.output_text.delta",
+    ...     b'{"type":"response.output_text.delta","item_id":"m","delta":"Hi"}')[0]["choices"]
+    [{'index': 0, 'delta': {'content': 'Hi'}, 'finish_reason': None}]
+    """
+
+    __slots__ = (
+        "_created",
+        "_done",
+        "_emitted",
+        "_id",
+        "_items",
+        "_model",
+        "_reasoned",
+        "_seen",
+        "_segment",
+        "_tools",
+    )
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._id: str | None = None
+        self._created = int(time.time())
+        self._done = False
+        self._emitted = False
+        self._tools: dict[str, int] = {}  # item id / "#output_index" → tool index
+        self._items: dict[int, bool] = {}  # tool index → arguments already streamed
+        self._seen: set[tuple[str, str, int]] = set()  # (item, kind, part) with deltas
+        self._segment: tuple[str, str, int] | None = None
+        self._reasoned = False
+
+    def _base(self) -> dict[str, Any]:
+        if self._id is None:
+            self._id = f"resp_{uuid.uuid4().hex[:24]}"
+        return {
+            "id": self._id,
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": self._model,
+        }
+
+    def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
+        self._emitted = True
+        return make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": reason}])
+
+    def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
+        if data.strip() == b"[DONE]":
+            return []
+        obj = loads(data, "Responses stream event")
+        if not isinstance(obj, dict):
+            raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
+        kind = obj.get("type") if isinstance(obj.get("type"), str) else name
+        try:
+            return self._event(kind, obj)
+        except CfAigError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise ResponseDecodeError(f"malformed Responses {kind} event: {data[:200]!r}") from exc
+
+    def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
+        if kind == "error":
+            raise response_error(obj.get("error") if isinstance(obj.get("error"), dict) else obj)
+        if kind is None:
+            check_error(obj)  # an error envelope without a type
+            return []
+        if kind == "response.failed":
+            response = obj.get("response")
+            error = response.get("error") if isinstance(response, dict) else None
+            raise response_error(error)
+        if kind in _START:
+            self._start(obj.get("response"))
+            return []
+        if kind in _TERMINAL:
+            return self._terminal(obj.get("response"))
+        if kind == "response.output_item.added":
+            return self._item_added(obj)
+        if kind == "response.output_item.done":
+            return self._item_done(obj)
+        if kind == "response.output_text.delta":
+            return self._text(obj, "text", "content", obj.get("content_index"), obj.get("delta"))
+        if kind == "response.output_text.done":
+            return self._fill(obj, "text", "content", obj.get("content_index"), obj.get("text"))
+        if kind == "response.refusal.delta":
+            return self._text(obj, "refusal", "refusal", obj.get("content_index"), obj.get("delta"))
+        if kind == "response.refusal.done":
+            return self._fill(
+                obj, "refusal", "refusal", obj.get("content_index"), obj.get("refusal")
+            )
+        if kind == "response.reasoning_text.delta":
+            return self._reason(obj, "content", obj.get("content_index"), obj.get("delta"), False)
+        if kind == "response.reasoning_text.done":
+            return self._reason(obj, "content", obj.get("content_index"), obj.get("text"), True)
+        if kind == "response.reasoning_summary_text.delta":
+            return self._reason(obj, "summary", obj.get("summary_index"), obj.get("delta"), False)
+        if kind == "response.reasoning_summary_text.done":
+            return self._reason(obj, "summary", obj.get("summary_index"), obj.get("text"), True)
+        if kind == "response.function_call_arguments.delta":
+            return self._arguments(obj, obj.get("delta"), False)
+        if kind == "response.function_call_arguments.done":
+            return self._arguments(obj, obj.get("arguments"), True)
+        return []  # content_part.*, annotations, built-in tool progress, unknown events
+
+    def _start(self, response: Any) -> None:
+        if isinstance(response, dict):
+            if response.get("id") and self._id is None:
+                self._id = str(response["id"])
+            if response.get("model"):  # the provider's name, as parse() reports it
+                self._model = str(response["model"])
+            created = response.get("created_at")
+            if isinstance(created, int) and not isinstance(created, bool):
+                self._created = created
+
+    @staticmethod
+    def _item_key(obj: dict[str, Any]) -> str:
+        item = obj.get("item_id")
+        if isinstance(item, str) and item:
+            return item
+        return f"#{obj.get('output_index', 0)}"
+
+    def _text(
+        self, obj: dict[str, Any], kind: str, field: str, part: Any, text: Any
+    ) -> list[ChatCompletionChunk]:
+        self._seen.add((self._item_key(obj), kind, part if isinstance(part, int) else 0))
+        if not isinstance(text, str) or not text:
+            return []
+        return [self._delta({field: text})]
+
+    def _fill(
+        self, obj: dict[str, Any], kind: str, field: str, part: Any, text: Any
+    ) -> list[ChatCompletionChunk]:
+        key = (self._item_key(obj), kind, part if isinstance(part, int) else 0)
+        if key in self._seen:
+            return []
+        return self._text(obj, kind, field, part, text)
+
+    def _reason(
+        self, obj: dict[str, Any], kind: str, part: Any, text: Any, done: bool
+    ) -> list[ChatCompletionChunk]:
+        key = (self._item_key(obj), kind, part if isinstance(part, int) else 0)
+        if done and key in self._seen:
+            return []
+        self._seen.add(key)
+        if not isinstance(text, str) or not text:
+            return []
+        if key != self._segment and self._reasoned:
+            text = "\n\n" + text  # a new reasoning part: separate it as parse() does
+        self._segment = key
+        self._reasoned = True
+        return [self._delta({"reasoning_content": text})]
+
+    def _tool_index(self, obj: dict[str, Any]) -> int | None:
+        item = obj.get("item_id")
+        if isinstance(item, str) and item in self._tools:
+            return self._tools[item]
+        return self._tools.get(f"#{obj.get('output_index', 0)}")
+
+    def _new_tool(self, item: dict[str, Any], output_index: Any) -> list[ChatCompletionChunk]:
+        index = len(self._items)
+        self._items[index] = False
+        if item.get("id"):
+            self._tools[str(item["id"])] = index
+        if isinstance(output_index, int):
+            self._tools[f"#{output_index}"] = index
+        args = item.get("arguments")
+        call: dict[str, Any] = {
+            "index": index,
+            "id": str(item.get("call_id") or item.get("id") or f"call_{uuid.uuid4().hex[:24]}"),
+            "type": "function",
+            "function": {"name": str(item.get("name") or ""), "arguments": ""},
+        }
+        if isinstance(args, str) and args:
+            call["function"]["arguments"] = args
+            self._items[index] = True
+        return [self._delta({"tool_calls": [call]})]
+
+    def _item_added(self, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
+        item = obj.get("item")
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            return self._new_tool(item, obj.get("output_index"))
+        return []
+
+    def _item_done(self, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
+        item = obj.get("item")
+        if not isinstance(item, dict):
+            return []
+        kind = item.get("type")
+        ref = {"item_id": item.get("id"), "output_index": obj.get("output_index", 0)}
+        if kind == "function_call":
+            if self._tool_index(ref) is None:
+                return self._new_tool(item, obj.get("output_index"))
+            return self._arguments(ref, item.get("arguments"), True)
+        out: list[ChatCompletionChunk] = []
+        if kind == "message":
+            for j, part in enumerate(item.get("content") or ()):
+                if isinstance(part, dict) and part.get("type") == "output_text":
+                    out += self._fill(ref, "text", "content", j, part.get("text"))
+                elif isinstance(part, dict) and part.get("type") == "refusal":
+                    out += self._fill(ref, "refusal", "refusal", j, part.get("refusal"))
+        elif kind == "reasoning":
+            for key in ("content", "summary"):
+                for j, part in enumerate(item.get(key) or ()):
+                    if isinstance(part, dict):
+                        out += self._reason(ref, key, j, part.get("text"), True)
+        return out
+
+    def _arguments(self, obj: dict[str, Any], text: Any, done: bool) -> list[ChatCompletionChunk]:
+        index = self._tool_index(obj)
+        if index is None:
+            if done:
+                return []
+            raise ResponseDecodeError(
+                "function_call_arguments.delta for an item that was never added"
+            )
+        if (done and self._items[index]) or not isinstance(text, str) or not text:
+            return []
+        self._items[index] = True
+        return [self._delta({"tool_calls": [{"index": index, "function": {"arguments": text}}]})]
+
+    def _terminal(self, response: Any) -> list[ChatCompletionChunk]:
+        if self._done:
+            return []
+        self._done = True
+        if not isinstance(response, dict):
+            response = {}
+        self._start(response)
+        output = response.get("output")
+        if not self._emitted and isinstance(output, list) and output:
+            # nothing streamed: the terminal event carries the whole answer
+            return completion_to_chunks(parse_response(response))
+        has_calls = bool(self._items) or (
+            isinstance(output, list)
+            and any(isinstance(i, dict) and i.get("type") == "function_call" for i in output)
+        )
+        out = [self._delta({}, finish_reason(response, has_calls))]
+        usage = convert_usage(response.get("usage"))
+        if usage is not None:
+            out.append(make_chunk(self._base(), [], usage))
+        return out
+
+    def finish(self) -> list[ChatCompletionChunk]:
+        if not self._done:
+            raise StreamInterruptedError(
+                "the Responses stream ended without response.completed: the answer is truncated"
+            )
+        return []
+
+
+class ResponsesDialect:
+    """The OpenAI Responses API over ``/ai/v1/responses``; see the module docstring."""
+
+    api: Api = "responses"
+
+    def endpoint(self, model: str) -> str:
+        return "/ai/v1/responses"
+
+    def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        return build_responses_body(request, stream=stream)
+
+    def parse(self, body: Any) -> ChatCompletion:
+        return parse_response(body)
+
+    def stream_state(self, model: str) -> ResponsesStream:
+        return ResponsesStream(model)
+
+
+RESPONSES = ResponsesDialect()
