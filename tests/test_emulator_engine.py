@@ -174,3 +174,14 @@ def test_json_schema_mode_uses_openai_wrapper_or_bare_schema() -> None:
 def test_helpers() -> None:
     assert numbers("add 2 and -3.5 to x9") == [2, -3.5]
     assert keywords("What is the capital of France?") == ["capital", "France"]
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import cf_aig.emulator
+    from cf_aig.emulator import engine, faults
+
+    for module in (cf_aig.emulator, engine, faults):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -40,6 +40,16 @@ class Emulator:
     ``token``: accept only this bearer token (default: any non-empty token).
     ``gateways``: gateway ids that exist (``default`` always does).
     ``stream_delay``: seconds between SSE events (0 = as fast as possible).
+
+    >>> import httpx
+    >>> with Emulator(gateways=["prod"]) as emu:
+    ...     emu.enqueue(Script(text="scripted"), Fault(kind="status", code=3040))
+    ...     url = f"{emu.account_url}/ai/run/@cf/meta/llama-3.1-8b-instruct-fp8"
+    ...     auth = {"Authorization": "Bearer t", "cf-aig-gateway-id": "prod"}
+    ...     first = httpx.post(url, headers=auth, json={"prompt": "hi"}).json()["result"]
+    ...     second = httpx.post(url, headers=auth, json={"prompt": "hi"})
+    ...     (first["response"], second.status_code, len(emu.logs))
+    ('scripted', 429, 2)
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
@@ -77,6 +87,7 @@ class Emulator:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             self._loop = loop
             try:
                 self.port = loop.run_until_complete(self._server.start(self.host, self.port))
@@ -90,6 +101,10 @@ class Emulator:
                 loop.run_forever()
             finally:
                 loop.run_until_complete(self._server.stop())
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
                 loop.close()
 
         self._thread = threading.Thread(target=run, name="cf-aig-emulator", daemon=True)
