@@ -1,0 +1,429 @@
+"""Pure converters between LangChain types and the core's canonical (Chat Completions) dicts.
+
+Nothing here does I/O or holds state across calls, except :class:`ChunkConverter`, which
+folds one stream's canonical chunks into LangChain chunks (one instance per stream,
+shared by the sync and async paths).
+
+>>> from langchain_core.messages import HumanMessage
+>>> message_to_dict(HumanMessage("Hi"))
+{'role': 'user', 'content': 'Hi'}
+>>> tool_choice_to_dict("any", ["add"])
+'required'
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    InvalidToolCall,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.block_translators.openai import convert_to_openai_data_block
+from langchain_core.messages.content import is_data_content_block
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from cf_aig import GatewayInfo
+
+MODEL_PROVIDER = "cloudflare"
+"""``response_metadata["model_provider"]``; the upstream provider is in ``gateway``."""
+
+_DEVELOPER = "developer"
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _block_text(block: Any) -> str | None:
+    if isinstance(block, str):
+        return block
+    if isinstance(block, Mapping) and block.get("type") == "text":
+        text = block.get("text")
+        return text if isinstance(text, str) else ""
+    return None
+
+
+def content_to_text(content: str | list[Any]) -> str:
+    """Text of a content (string or list of blocks); non-text blocks become JSON."""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        text = _block_text(block)
+        if text is not None:
+            parts.append(text)
+        elif isinstance(block, Mapping) and block.get("type") in (
+            "reasoning",
+            "thinking",
+            "tool_call",
+            "tool_use",
+            "function_call",
+        ):
+            continue
+        else:
+            parts.append(json.dumps(block, ensure_ascii=False, default=str))
+    return "".join(parts)
+
+
+def _anthropic_image(block: Mapping[str, Any]) -> dict[str, Any] | None:
+    source = block.get("source")
+    if not isinstance(source, Mapping):
+        return None
+    if source.get("type") == "base64":
+        url = f"data:{source.get('media_type')};base64,{source.get('data')}"
+    elif source.get("type") == "url":
+        url = str(source.get("url"))
+    else:
+        return None
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def content_part(block: Any) -> dict[str, Any] | None:
+    """One content block (OpenAI, LangChain v0/v1 standard, Anthropic) → a canonical part.
+
+    Returns ``None`` for blocks that carry nothing for the model (reasoning, tool calls).
+    """
+    if isinstance(block, str):
+        return {"type": "text", "text": block}
+    if not isinstance(block, Mapping):
+        raise ValueError(f"unsupported content block {block!r}")
+    kind = block.get("type")
+    if kind == "text":
+        return {"type": "text", "text": block.get("text", "")}
+    if kind == "image_url":
+        url = block.get("image_url")
+        return (
+            {"type": "image_url", "image_url": {"url": url}}
+            if isinstance(url, str)
+            else {"type": "image_url", "image_url": dict(url or {})}
+        )
+    if kind in ("reasoning", "thinking", "tool_call", "tool_use", "function_call"):
+        return None
+    if kind == "image" and "source" in block:
+        part = _anthropic_image(block)
+        if part is not None:
+            return part
+    if kind == "document" and isinstance(block.get("source"), Mapping):
+        src = block["source"]
+        if src.get("type") == "base64":
+            return {
+                "type": "file",
+                "file": {
+                    "filename": "document.pdf",
+                    "file_data": f"data:{src.get('media_type')};base64,{src.get('data')}",
+                },
+            }
+    if isinstance(kind, str) and is_data_content_block(dict(block)):
+        if kind == "file" and "url" in block:
+            raise ValueError(
+                "file blocks by URL are not supported by chat completions; send base64 data"
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the placeholder-filename warning
+            return convert_to_openai_data_block(dict(block))
+    return dict(block)
+
+
+def _parts(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    if isinstance(content, str):
+        return content
+    parts = [p for p in (content_part(b) for b in content) if p is not None]
+    if all(p.get("type") == "text" for p in parts):
+        return "".join(p.get("text", "") for p in parts)
+    return parts
+
+
+def _tool_call_dict(call: ToolCall | InvalidToolCall) -> dict[str, Any]:
+    args = call.get("args")
+    arguments = args if isinstance(args, str) else json.dumps(args or {}, ensure_ascii=False)
+    return {
+        "id": call.get("id") or "",
+        "type": "function",
+        "function": {"name": call.get("name") or "", "arguments": arguments},
+    }
+
+
+def message_to_dict(message: BaseMessage) -> dict[str, Any]:
+    """A LangChain message → a canonical chat message dict.
+
+    Assistant turns with tool calls carry ``content: ""`` (never null); tool results
+    are always strings.
+    """
+    out: dict[str, Any]
+    if isinstance(message, HumanMessage):
+        out = {"role": "user", "content": _parts(message.content)}
+    elif isinstance(message, AIMessage):
+        out = {"role": "assistant", "content": content_to_text(message.content)}
+        calls = [_tool_call_dict(c) for c in message.tool_calls]
+        calls += [_tool_call_dict(c) for c in message.invalid_tool_calls]
+        if calls:
+            out["tool_calls"] = calls
+    elif isinstance(message, ToolMessage):
+        out = {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "content": content_to_text(message.content),
+        }
+    elif isinstance(message, SystemMessage):
+        role = message.additional_kwargs.get("__openai_role__") or "system"
+        out = {"role": role, "content": _parts(message.content)}
+    elif isinstance(message, ChatMessage):
+        role = {"human": "user", "ai": "assistant"}.get(message.role, message.role)
+        if role not in ("system", _DEVELOPER, "user", "assistant", "tool"):
+            raise ValueError(f"unsupported chat message role {message.role!r}")
+        out = {"role": role, "content": _parts(message.content)}
+    elif isinstance(message, FunctionMessage):
+        out = {"role": "tool", "tool_call_id": message.name, "content": message.text}
+    else:
+        raise ValueError(f"unsupported message type {type(message).__name__}")
+    if message.name and out["role"] in ("user", "assistant", "system", _DEVELOPER):
+        out["name"] = message.name
+    return out
+
+
+def messages_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    return [message_to_dict(m) for m in messages]
+
+
+def tool_choice_to_dict(
+    tool_choice: str | bool | Mapping[str, Any] | None, tool_names: Sequence[str]
+) -> str | dict[str, Any] | None:
+    """Any LangChain ``tool_choice`` → the Chat Completions value.
+
+    ``"any"``/``"required"``/``True`` force some tool (``True`` with one tool names it);
+    a tool name forces that tool; ``"auto"``/``"none"`` pass; dicts pass unchanged.
+    """
+    if tool_choice is None or tool_choice is False:
+        return None
+    if tool_choice is True:
+        if len(tool_names) == 1:
+            return {"type": "function", "function": {"name": tool_names[0]}}
+        return "required"
+    if isinstance(tool_choice, Mapping):
+        return dict(tool_choice)
+    if tool_choice in ("auto", "none", "required"):
+        return tool_choice
+    if tool_choice == "any":
+        return "required"
+    if isinstance(tool_choice, str):
+        if tool_names and tool_choice not in tool_names:
+            raise ValueError(f"tool_choice {tool_choice!r} is not one of the tools {tool_names}")
+        return {"type": "function", "function": {"name": tool_choice}}
+    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def usage_to_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
+    """Canonical ``usage`` → LangChain ``UsageMetadata`` (with cache/reasoning details)."""
+    inp = int(usage.get("prompt_tokens") or 0)
+    out = int(usage.get("completion_tokens") or 0)
+    meta = UsageMetadata(
+        input_tokens=inp,
+        output_tokens=out,
+        total_tokens=int(usage.get("total_tokens") or inp + out),
+    )
+    pdet = usage.get("prompt_tokens_details") or {}
+    if isinstance(pdet, Mapping) and pdet.get("cached_tokens") is not None:
+        meta["input_token_details"] = {"cache_read": int(pdet["cached_tokens"])}
+    cdet = usage.get("completion_tokens_details") or {}
+    if isinstance(cdet, Mapping) and cdet.get("reasoning_tokens") is not None:
+        meta["output_token_details"] = {"reasoning": int(cdet["reasoning_tokens"])}
+    return meta
+
+
+def parse_tool_calls(
+    raw_calls: Sequence[Mapping[str, Any]],
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """Canonical tool calls → (valid, invalid); bad JSON arguments never raise."""
+    valid: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in raw_calls:
+        fn = raw.get("function") or {}
+        name = fn.get("name") or ""
+        arguments = fn.get("arguments")
+        call_id = raw.get("id")
+        try:
+            args = json.loads(arguments) if arguments else {}
+            if not isinstance(args, dict):
+                raise ValueError(f"arguments must be a JSON object, got {type(args).__name__}")
+        except ValueError as exc:
+            invalid.append(
+                InvalidToolCall(
+                    type="invalid_tool_call",
+                    name=name,
+                    args=arguments if isinstance(arguments, str) else None,
+                    id=call_id,
+                    error=f"invalid JSON arguments: {exc}",
+                )
+            )
+            continue
+        valid.append(ToolCall(type="tool_call", name=name, args=args, id=call_id))
+    return valid, invalid
+
+
+def response_metadata(
+    completion: Mapping[str, Any],
+    info: GatewayInfo | None,
+    finish_reason: Any = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "model_provider": MODEL_PROVIDER,
+        "model_name": completion.get("model") or (info.model if info else None) or "",
+    }
+    if finish_reason is not None:
+        meta["finish_reason"] = finish_reason
+    if completion.get("id"):
+        meta["id"] = completion["id"]
+    if completion.get("system_fingerprint"):
+        meta["system_fingerprint"] = completion["system_fingerprint"]
+    if info is not None:
+        meta["gateway"] = info.as_dict()
+    return meta
+
+
+def message_from_dict(
+    message: Mapping[str, Any], meta: dict[str, Any], usage: UsageMetadata | None
+) -> AIMessage:
+    """A canonical assistant message → ``AIMessage`` (reasoning kept in additional_kwargs,
+    where ``content_blocks`` shows it as a standard reasoning block)."""
+    extra: dict[str, Any] = {}
+    reasoning = message.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        extra["reasoning_content"] = reasoning
+    if message.get("refusal"):
+        extra["refusal"] = message["refusal"]
+    if message.get("thinking_blocks"):
+        extra["thinking_blocks"] = message["thinking_blocks"]
+    content = message.get("content")
+    if not isinstance(content, (str, list)):
+        content = ""
+    valid, invalid = parse_tool_calls(message.get("tool_calls") or ())
+    return AIMessage(
+        content=content,
+        additional_kwargs=extra,
+        tool_calls=valid,
+        invalid_tool_calls=invalid,
+        response_metadata=meta,
+        usage_metadata=usage,
+        id=meta.get("id"),
+    )
+
+
+def completion_to_result(
+    completion: Mapping[str, Any], info: GatewayInfo | None, include_usage: bool = True
+) -> ChatResult:
+    """A canonical ``chat.completion`` → LangChain ``ChatResult`` (one generation per choice)."""
+    raw_usage = completion.get("usage")
+    usage = usage_to_metadata(raw_usage) if raw_usage and include_usage else None
+    generations = []
+    for choice in completion.get("choices") or ():
+        meta = response_metadata(completion, info, choice.get("finish_reason"))
+        if choice.get("logprobs"):
+            meta["logprobs"] = choice["logprobs"]
+        msg = message_from_dict(choice.get("message") or {}, meta, usage)
+        gen_info = {"finish_reason": choice.get("finish_reason")}
+        if choice.get("logprobs"):
+            gen_info["logprobs"] = choice["logprobs"]
+        generations.append(ChatGeneration(message=msg, generation_info=gen_info))
+    llm_output = {
+        "model_name": completion.get("model") or "",
+        "token_usage": dict(raw_usage) if raw_usage else {},
+        "gateway": info.as_dict() if info else {},
+    }
+    return ChatResult(generations=generations, llm_output=llm_output)
+
+
+class ChunkConverter:
+    """Folds one stream of canonical chunks into LangChain chunks.
+
+    :meth:`feed` returns a chunk for each delta that carries content, reasoning or
+    tool-call fragments (``None`` otherwise); :meth:`finish` returns the last chunk,
+    which alone carries usage, finish reason, model name, id and gateway info, so
+    nothing is concatenated twice when chunks are added.
+    """
+
+    __slots__ = ("finish_reason", "id", "include_usage", "info", "logprobs", "model", "usage")
+
+    def __init__(self, info: GatewayInfo | None, include_usage: bool = True) -> None:
+        self.info = info
+        self.include_usage = include_usage
+        self.usage: Mapping[str, Any] | None = None
+        self.finish_reason: Any = None
+        self.id: str | None = None
+        self.model: str | None = None
+        self.logprobs: list[Any] | None = None
+
+    def feed(self, chunk: Mapping[str, Any]) -> ChatGenerationChunk | None:
+        if self.id is None:
+            self.id = chunk.get("id")
+            self.model = chunk.get("model")
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = usage
+        choices = chunk.get("choices")
+        if not choices:
+            return None
+        choice = choices[0]
+        if choice.get("index", 0) != 0:
+            return None  # LangChain streams one generation
+        if choice.get("finish_reason"):
+            self.finish_reason = choice["finish_reason"]
+        lp = choice.get("logprobs")
+        if lp and isinstance(lp, Mapping) and lp.get("content"):
+            self.logprobs = (self.logprobs or []) + list(lp["content"])
+        delta = choice.get("delta")
+        if not delta:
+            return None
+        content = delta.get("content") or ""
+        reasoning = delta.get("reasoning_content")
+        raw_calls = delta.get("tool_calls")
+        if not content and not reasoning and not raw_calls:
+            return None
+        extra = {"reasoning_content": reasoning} if reasoning else {}
+        calls = []
+        if raw_calls:
+            for tc in raw_calls:
+                fn = tc.get("function") or {}
+                calls.append(
+                    tool_call_chunk(
+                        name=fn.get("name"),
+                        args=fn.get("arguments"),
+                        id=tc.get("id"),
+                        index=tc.get("index"),
+                    )
+                )
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content=content, additional_kwargs=extra, tool_call_chunks=calls)
+        )
+
+    def finish(self) -> ChatGenerationChunk:
+        meta = response_metadata(
+            {"id": self.id, "model": self.model}, self.info, self.finish_reason
+        )
+        if self.logprobs is not None:
+            meta["logprobs"] = {"content": self.logprobs}
+        usage = usage_to_metadata(self.usage) if self.usage and self.include_usage else None
+        return ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                response_metadata=meta,
+                usage_metadata=usage,
+                chunk_position="last",
+            ),
+            generation_info={"finish_reason": self.finish_reason},
+        )

@@ -1,0 +1,652 @@
+"""``ChatCloudflareAIGateway``: a LangChain chat model over Cloudflare AI Gateway.
+
+All HTTP goes through the core (:mod:`cf_aig`); this module merges parameters in one
+place (:meth:`ChatCloudflareAIGateway._prepare`), calls the core client, and converts
+with :mod:`langchain_cf_aig._convert`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, Literal, cast
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.exceptions import ModelRefusalError, OutputParserException
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+
+import cf_aig
+from cf_aig import GatewayInfo, GatewayOptions
+from cf_aig.options import METADATA_MAX_ENTRIES
+from cf_aig.profiles import get_profile
+
+from ._convert import ChunkConverter, completion_to_result, messages_to_dicts, tool_choice_to_dict
+from ._settings import GatewaySettings, split_options
+from .errors import to_langchain_error
+
+Api = Literal["chat_completions", "run", "messages", "responses"]
+
+_SAMPLING = (
+    "temperature",
+    "top_p",
+    "seed",
+    "frequency_penalty",
+    "presence_penalty",
+    "reasoning_effort",
+    "n",
+    "logprobs",
+    "top_logprobs",
+)
+# Per-call kwargs that go into the request body as they are.
+_REQUEST_KEYS = frozenset(
+    {
+        *_SAMPLING,
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "logit_bias",
+        "user",
+        "top_k",
+        "repetition_penalty",
+        "verbosity",
+        "modalities",
+        "prediction",
+        "service_tier",
+        "store",
+    }
+)
+# Per-call kwargs LangChain itself may pass and that mean nothing on the wire.
+_IGNORED = frozenset({"stream", "ls_structured_output_format", "structured_output_format"})
+
+
+@dataclass(slots=True)
+class _Call:
+    """Everything one call sends: canonical request, endpoint and per-call transport."""
+
+    request: dict[str, Any]
+    api: Api
+    options: GatewayOptions | None
+    headers: dict[str, str] | None
+    timeout: float | None
+    include_usage: bool
+
+
+def _wrap(exc: BaseException) -> BaseException:
+    return to_langchain_error(exc)
+
+
+class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
+    """Chat model for Cloudflare AI Gateway's unified API (chat completions or ``/ai/run``).
+
+    Any model of the gateway's catalogue works: third-party (``openai/gpt-5.5``,
+    ``anthropic/claude-sonnet-4.5``...) and Workers AI (``@cf/moonshotai/kimi-k2.6``).
+    Credentials come from arguments or ``CLOUDFLARE_ACCOUNT_ID`` / ``CLOUDFLARE_API_TOKEN``.
+
+    Example (against the local emulator)::
+
+        from cf_aig.emulator import Emulator
+        from langchain_cf_aig import ChatCloudflareAIGateway
+
+        with Emulator() as emu:
+            llm = ChatCloudflareAIGateway(
+                model="openai/gpt-5.5", account_id="acc", api_token="tok",
+                base_url=emu.base_url, cache_ttl=600,
+            )
+            msg = llm.invoke("Hello there")
+            print(msg.text, msg.usage_metadata, msg.response_metadata["gateway"]["log_id"])
+            for chunk in llm.stream("Hi", skip_cache=True):
+                print(chunk.text, end="")
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+
+    model: str = Field(alias="model_name")
+    """Model id, e.g. ``openai/gpt-5.5`` or ``@cf/moonshotai/kimi-k2.6``."""
+    api: Api = "chat_completions"
+    """Endpoint: ``chat_completions`` (``/ai/v1/chat/completions``) or ``run`` (``/ai/run``)."""
+
+    temperature: float | None = None
+    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    """Output token limit (sent as ``max_completion_tokens`` to OpenAI models)."""
+    top_p: float | None = None
+    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    reasoning_effort: str | None = None
+    n: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+
+    streaming: bool = False
+    """Use the streaming endpoint for ``invoke`` too."""
+    stream_usage: bool = True
+    """Report token usage on the last streamed chunk."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra request-body fields for every call (merged before ``extra_body``)."""
+    extra_body: dict[str, Any] | None = None
+    """Extra request-body fields for every call (sent as they are)."""
+
+    send_run_id: bool = False
+    """Send the LangChain run id as ``cf-aig-event-id`` (find the gateway log from a trace)."""
+    metadata_to_gateway: bool | list[str] = False
+    """Copy run metadata (all scalar entries, or these keys) and tags into ``cf-aig-metadata``,
+    after ``gateway_metadata``, up to the gateway's 5 entries."""
+
+    _params: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown(cls, values: Any) -> Any:
+        if isinstance(values, Mapping):
+            allowed = set(cls.model_fields) | {
+                f.alias for f in cls.model_fields.values() if f.alias
+            }
+            unknown = sorted(set(values) - allowed)
+            if unknown:
+                raise ValueError(
+                    f"unknown argument(s) {unknown} for {cls.__name__}; request-body fields "
+                    "go in model_kwargs=/extra_body=, gateway options are fields of their own"
+                )
+        return values
+
+    @model_validator(mode="after")
+    def _validate(self) -> ChatCloudflareAIGateway:
+        self._check_settings()
+        if self.n is not None and self.n > 1 and self.streaming:
+            raise ValueError("n > 1 cannot be combined with streaming=True")
+        return self
+
+    def _reset(self) -> None:
+        super()._reset()
+        if getattr(self, "__pydantic_private__", None) is not None:
+            self._params = None
+
+    # ------------------------------------------------------------------ LangChain hooks
+
+    @property
+    def _llm_type(self) -> str:
+        return "cloudflare-ai-gateway-chat"
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_cf_aig", "chat_models"]
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_token": "CLOUDFLARE_API_TOKEN"}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, "api": self.api, **self._base_params()}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="cloudflare",
+            ls_model_name=kwargs.get("model") or self.model,
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        stops = stop or kwargs.get("stop") or self.stop
+        if stops:
+            params["ls_stop"] = [stops] if isinstance(stops, str) else list(stops)
+        return params
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        return model_profile(self.model)
+
+    @property
+    def core_profile(self) -> cf_aig.ModelProfile:
+        """The core's capability profile of :attr:`model`."""
+        return get_profile(self.model)
+
+    # ------------------------------------------------------------------ request building
+
+    def _base_params(self) -> dict[str, Any]:
+        """Body fields fixed by the instance (computed once)."""
+        params = self._params
+        if params is None:
+            params = {k: getattr(self, k) for k in _SAMPLING if getattr(self, k) is not None}
+            if self.max_tokens is not None:
+                params["max_tokens"] = self.max_tokens
+            if self.stop:
+                params["stop"] = self.stop
+            params.update(self.model_kwargs)
+            params.update(self.extra_body or {})
+            self._params = params
+        return params
+
+    def _prepare(
+        self,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None,
+    ) -> _Call:
+        """Merge instance settings and per-call kwargs into one :class:`_Call`."""
+        model = kwargs.pop("model", None) or self.model
+        api = kwargs.pop("api", None) or self.api
+        timeout = kwargs.pop("timeout", None)
+        headers = kwargs.pop("headers", None) or kwargs.pop("extra_headers", None)
+        extra_body = kwargs.pop("extra_body", None)
+        include_usage = kwargs.pop("stream_usage", None)
+        options = split_options(kwargs) if kwargs else None
+        request: dict[str, Any] = {"model": model}
+        request.update(self._base_params())
+        for key in list(kwargs):
+            if key in _REQUEST_KEYS:
+                value = kwargs.pop(key)
+                if value is not None:
+                    request[key] = value
+            elif key in _IGNORED:
+                kwargs.pop(key)
+        if kwargs:
+            raise cf_aig.ConfigurationError(
+                f"unknown per-call argument(s) {sorted(kwargs)}; request-body fields go in "
+                "extra_body=, gateway options use their own names (see OPTION_NAMES)"
+            )
+        if extra_body:
+            request.update(extra_body)
+        if stop:
+            request["stop"] = stop
+        elif not request.get("stop"):
+            request.pop("stop", None)
+        if "max_tokens" in request and model.startswith("openai/"):
+            request["max_completion_tokens"] = request.pop("max_tokens")
+        request["messages"] = messages_to_dicts(messages)
+        if run_manager is not None and (self.send_run_id or self.metadata_to_gateway):
+            options = self._correlate(options, run_manager)
+        return _Call(
+            request,
+            api,
+            options,
+            headers,
+            timeout,
+            self.stream_usage if include_usage is None else bool(include_usage),
+        )
+
+    def _correlate(
+        self,
+        options: GatewayOptions | None,
+        run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun,
+    ) -> GatewayOptions:
+        """Add the run id (``cf-aig-event-id``) and run metadata/tags (``cf-aig-metadata``)."""
+        merged = self.gateway_options().merge(options)
+        changes: dict[str, Any] = {}
+        if self.send_run_id and merged.event_id is None:
+            changes["event_id"] = str(run_manager.run_id)
+        if self.metadata_to_gateway:
+            meta: dict[str, Any] = dict(merged.metadata or {})
+            wanted = self.metadata_to_gateway
+            for key, value in (run_manager.metadata or {}).items():
+                if len(meta) >= METADATA_MAX_ENTRIES:
+                    break
+                if key in meta or key.startswith(("ls_", "cf.")) or not key:
+                    continue
+                if isinstance(wanted, list) and key not in wanted:
+                    continue
+                if isinstance(value, (str, int, float, bool)):
+                    meta[key] = value
+            tags = run_manager.tags
+            if tags and "tags" not in meta and len(meta) < METADATA_MAX_ENTRIES:
+                if not isinstance(wanted, list) or "tags" in wanted:
+                    meta["tags"] = ",".join(tags)
+            if meta:
+                changes["metadata"] = meta
+        return merged.merge(changes) if changes else merged
+
+    # ------------------------------------------------------------------ calls
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, stop, kwargs, run_manager)
+        try:
+            result = self.client.chat(
+                call.request,  # type: ignore[arg-type]
+                api=call.api,
+                options=call.options,
+                headers=call.headers,
+                timeout=call.timeout,
+            )
+        except cf_aig.CfAigError as exc:
+            raise _wrap(exc) from exc
+        return completion_to_result(result.completion, result.info)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, stop, kwargs, run_manager)
+        try:
+            result = await self.async_client.chat(
+                call.request,  # type: ignore[arg-type]
+                api=call.api,
+                options=call.options,
+                headers=call.headers,
+                timeout=call.timeout,
+            )
+        except cf_aig.CfAigError as exc:
+            raise _wrap(exc) from exc
+        return completion_to_result(result.completion, result.info)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call = self._prepare(messages, stop, kwargs, run_manager)
+        try:
+            stream = self.client.chat_stream(
+                call.request,  # type: ignore[arg-type]
+                api=call.api,
+                options=call.options,
+                headers=call.headers,
+                timeout=call.timeout,
+            )
+            with stream:
+                conv = ChunkConverter(stream.info, call.include_usage)
+                on_token = run_manager.on_llm_new_token if run_manager else None
+                for raw in stream:
+                    chunk = conv.feed(raw)
+                    if chunk is not None:
+                        if on_token is not None:
+                            on_token(chunk.text, chunk=chunk)
+                        yield chunk
+                last = conv.finish()
+        except cf_aig.CfAigError as exc:
+            raise _wrap(exc) from exc
+        if run_manager is not None:
+            run_manager.on_llm_new_token("", chunk=last)
+        yield last
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._prepare(messages, stop, kwargs, run_manager)
+        try:
+            stream = await self.async_client.chat_stream(
+                call.request,  # type: ignore[arg-type]
+                api=call.api,
+                options=call.options,
+                headers=call.headers,
+                timeout=call.timeout,
+            )
+            async with stream:
+                conv = ChunkConverter(stream.info, call.include_usage)
+                on_token = run_manager.on_llm_new_token if run_manager else None
+                async for raw in stream:
+                    chunk = conv.feed(raw)
+                    if chunk is not None:
+                        if on_token is not None:
+                            await on_token(chunk.text, chunk=chunk)
+                        yield chunk
+                last = conv.finish()
+        except cf_aig.CfAigError as exc:
+            raise _wrap(exc) from exc
+        if run_manager is not None:
+            await run_manager.on_llm_new_token("", chunk=last)
+        yield last
+
+    # ------------------------------------------------------------------ tools & structure
+
+    def bind_tools(
+        self,
+        tools: Sequence[Mapping[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | bool | Mapping[str, Any] | None = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (any LangChain tool form).
+
+        ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (some
+        tool), a tool name, or a Chat Completions dict. ``strict`` asks for exact schemas.
+        """
+        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        names = [t["function"]["name"] for t in formatted if "function" in t]
+        choice = tool_choice_to_dict(tool_choice, names)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: Mapping[str, Any] | type | None = None,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] | None = None,
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Model whose output is parsed into ``schema`` (Pydantic, TypedDict or JSON schema).
+
+        ``method`` defaults to ``json_schema`` where the model supports it, else
+        ``function_calling``. Streaming yields the parsed object once, when complete.
+        """
+        if kwargs:
+            raise ValueError(f"unsupported argument(s) {sorted(kwargs)}")
+        profile = self.core_profile
+        if method is None:
+            method = (
+                "json_schema"
+                if profile.json_schema
+                else "function_calling"
+                if profile.tool_calling
+                else "json_mode"
+            )
+        if schema is None and method != "json_mode":
+            raise ValueError(f"schema is required for method={method!r}")
+        pydantic_cls = schema if is_basemodel_subclass(schema) else None
+        ls_format = {
+            "kwargs": {"method": method, "strict": strict},
+            "schema": schema,
+        }
+        llm: Runnable[LanguageModelInput, Any]
+        if method == "function_calling":
+            tool = convert_to_openai_tool(schema, strict=strict)  # type: ignore[arg-type]
+            name = tool["function"]["name"]
+            llm = self.bind_tools(
+                [tool],
+                tool_choice=name if profile.tool_choice else None,
+                parallel_tool_calls=False if profile.parallel_tool_calls else None,
+                strict=strict,
+                ls_structured_output_format=ls_format,
+            )
+            parse: Callable[[Any], Any] = _tool_parser(name, pydantic_cls)
+        elif method == "json_schema":
+            fn = convert_to_openai_tool(schema, strict=strict)["function"]  # type: ignore[arg-type]
+            spec: dict[str, Any] = {"name": fn["name"], "schema": fn["parameters"]}
+            if fn.get("description"):
+                spec["description"] = fn["description"]
+            if strict is not None:
+                spec["strict"] = strict
+            llm = self.bind(
+                response_format={"type": "json_schema", "json_schema": spec},
+                ls_structured_output_format=ls_format,
+            )
+            parse = _json_parser(pydantic_cls)
+        elif method == "json_mode":
+            llm = self.bind(
+                response_format={"type": "json_object"},
+                ls_structured_output_format=ls_format,
+            )
+            parse = _json_parser(pydantic_cls)
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        parser = RunnableLambda(parse, name="parse_structured_output")
+        if not include_raw:
+            return llm | parser
+        parsed = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        ).with_fallbacks(
+            [RunnablePassthrough.assign(parsed=lambda _: None)], exception_key="parsing_error"
+        )
+        return RunnableMap(raw=llm) | parsed
+
+    # ------------------------------------------------------------------ gateway helpers
+
+    def send_feedback(
+        self,
+        message_or_log_id: BaseMessage | str,
+        feedback: int | None = 1,
+        score: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send feedback (1 / -1 / 0), a score and/or metadata for a response's gateway log."""
+        log_id = log_id_of(message_or_log_id)
+        try:
+            return self.client.patch_log(log_id, feedback=feedback, score=score, metadata=metadata)
+        except cf_aig.CfAigError as exc:
+            raise _wrap(exc) from exc
+
+    async def asend_feedback(
+        self,
+        message_or_log_id: BaseMessage | str,
+        feedback: int | None = 1,
+        score: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Async :meth:`send_feedback`."""
+        log_id = log_id_of(message_or_log_id)
+        try:
+            return await self.async_client.patch_log(
+                log_id, feedback=feedback, score=score, metadata=metadata
+            )
+        except cf_aig.CfAigError as exc:
+            raise _wrap(exc) from exc
+
+
+def log_id_of(message_or_log_id: BaseMessage | str) -> str:
+    """The gateway log id of a response message (or the id itself)."""
+    if isinstance(message_or_log_id, str):
+        return message_or_log_id
+    gateway = message_or_log_id.response_metadata.get("gateway") or {}
+    log_id = gateway.get("log_id") if isinstance(gateway, Mapping) else None
+    if not log_id:
+        raise ValueError("this message carries no gateway log id (response_metadata.gateway)")
+    return str(log_id)
+
+
+def gateway_info(message: BaseMessage) -> GatewayInfo:
+    """The :class:`cf_aig.GatewayInfo` of a response message."""
+    data = message.response_metadata.get("gateway") or {}
+    return GatewayInfo(**data)
+
+
+def model_profile(model: str) -> ModelProfile:
+    """The core profile of ``model`` as LangChain's ``ModelProfile``."""
+    p = get_profile(model)
+    return ModelProfile(
+        max_input_tokens=p.context_window,
+        max_output_tokens=p.max_output_tokens,
+        text_inputs=True,
+        text_outputs=True,
+        image_inputs=p.vision,
+        image_url_inputs=p.vision,
+        pdf_inputs=p.pdf_input,
+        reasoning_output=p.reasoning,
+        tool_calling=p.tool_calling,
+        tool_choice=p.tool_choice,
+        tool_call_streaming=p.tool_calling,
+        structured_output=p.json_schema,
+    )
+
+
+def _check_refusal(message: Any) -> None:
+    if isinstance(message, AIMessage) and message.additional_kwargs.get("refusal"):
+        raise ModelRefusalError(
+            f"Model refused: {message.additional_kwargs['refusal']}", raw_message=message
+        )
+
+
+def _validate(obj: Any, pydantic_cls: Any, text: str) -> Any:
+    if pydantic_cls is None:
+        return obj
+    try:
+        if hasattr(pydantic_cls, "model_validate"):
+            return pydantic_cls.model_validate(obj)
+        return pydantic_cls.parse_obj(obj)
+    except Exception as exc:
+        raise OutputParserException(
+            f"output does not match {pydantic_cls.__name__}: {exc}", llm_output=text
+        ) from exc
+
+
+def _json_parser(pydantic_cls: Any) -> Callable[[Any], Any]:
+    def parse(message: Any) -> Any:
+        _check_refusal(message)
+        text = message.text if isinstance(message, BaseMessage) else str(message)
+        body = text.strip()
+        if body.startswith("```"):
+            body = body.strip("`").removeprefix("json").strip()
+        try:
+            obj = json.loads(body)
+        except ValueError as exc:
+            raise OutputParserException(f"invalid JSON: {exc}", llm_output=text) from exc
+        return _validate(obj, pydantic_cls, text)
+
+    return parse
+
+
+def _tool_parser(name: str, pydantic_cls: Any) -> Callable[[Any], Any]:
+    def parse(message: Any) -> Any:
+        _check_refusal(message)
+        msg = cast(AIMessage, message)
+        for call in msg.tool_calls:
+            if call["name"] == name:
+                return _validate(call["args"], pydantic_cls, json.dumps(call["args"]))
+        bad = [c for c in msg.invalid_tool_calls if c.get("name") == name]
+        if bad:
+            raise OutputParserException(
+                f"invalid tool arguments: {bad[0].get('error')}", llm_output=bad[0].get("args")
+            )
+        return None
+
+    return parse
+
+
+__all__ = ["ChatCloudflareAIGateway", "gateway_info", "log_id_of", "model_profile"]

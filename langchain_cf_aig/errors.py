@@ -1,0 +1,89 @@
+"""Core errors re-raised as classes that are both the ``cf_aig`` error and the matching
+``langchain_core.exceptions`` type, so either ``except`` clause catches them.
+
+>>> import cf_aig
+>>> from langchain_core.exceptions import ModelRateLimitError
+>>> err = to_langchain_error(cf_aig.RateLimitError("busy", status=429, code=3040))
+>>> isinstance(err, cf_aig.RateLimitError), isinstance(err, ModelRateLimitError)
+(True, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+import cf_aig.errors as core
+
+
+def _both(core_cls: type[core.CfAigError], lc_cls: type[ModelError], doc: str) -> type[Any]:
+    name = "CloudflareAIGateway" + core_cls.__name__
+    attrs = {
+        "__doc__": doc,
+        "__module__": __name__,
+        "is_retryable": core_cls.retryable,
+    }
+    return type(name, (core_cls, lc_cls), attrs)
+
+
+_PAIRS: list[tuple[type[core.CfAigError], type[ModelError], str]] = [
+    (core.AuthenticationError, ModelAuthenticationError, "Bad or missing API token."),
+    (core.PermissionDeniedError, ModelPermissionDeniedError, "Not allowed for this account."),
+    (core.NotFoundError, ModelNotFoundError, "Unknown model, gateway or route."),
+    (core.QuotaExceededError, ModelRateLimitError, "Daily allocation or spend limit used up."),
+    (core.RateLimitError, ModelRateLimitError, "Too many requests (429)."),
+    (core.ContextWindowExceededError, ContextOverflowError, "Prompt exceeds the context."),
+    (core.BadRequestError, ModelInvalidRequestError, "The request was rejected as invalid."),
+    (core.APITimeoutError, ModelTimeoutError, "No response in time."),
+    (core.ConnectionFailedError, ModelConnectionError, "The gateway could not be reached."),
+    (core.StreamInterruptedError, ModelConnectionError, "The stream broke before its end."),
+    (core.GuardrailUnavailableError, ModelAPIError, "Guardrail scanner down (Block rule)."),
+    (core.GuardrailBlockedError, ModelInvalidRequestError, "Blocked by a guardrail."),
+    (core.DLPBlockedError, ModelInvalidRequestError, "Blocked by a DLP policy."),
+    (core.InsufficientCreditsError, ModelPermissionDeniedError, "Out of credits / needs BYOK."),
+    (core.ConflictError, ModelAPIError, "HTTP 409."),
+    (core.ServerError, ModelAPIError, "The gateway or the provider failed (5xx)."),
+    (core.ResponseDecodeError, ModelAPIError, "The gateway answered with a malformed body."),
+    (core.APIStatusError, ModelAPIError, "The gateway or provider answered with an error."),
+    (core.CfAigError, ModelError, "Any other gateway error."),
+]
+
+MAPPED: dict[type[core.CfAigError], type[Any]] = {c: _both(c, lc, doc) for c, lc, doc in _PAIRS}
+"""cf_aig error class → its dual-parent subclass."""
+
+globals().update({cls.__name__: cls for cls in MAPPED.values()})
+
+
+def _mapped_class(cls: type[core.CfAigError]) -> type[Any]:
+    for klass in cls.__mro__:
+        if klass in MAPPED:
+            return MAPPED[klass]
+    return MAPPED[core.CfAigError]
+
+
+def to_langchain_error(err: BaseException) -> BaseException:
+    """``err`` as its dual-parent subclass (same fields); other exceptions unchanged."""
+    if not isinstance(err, core.CfAigError) or isinstance(err, ModelError):
+        return err
+    cls = _mapped_class(type(err))
+    new = cls.__new__(cls)
+    new.__dict__.update(err.__dict__)
+    new.args = err.args
+    new.__cause__ = err.__cause__
+    new.__traceback__ = err.__traceback__
+    return new
+
+
+__all__ = ["MAPPED", "to_langchain_error"]
