@@ -55,6 +55,7 @@ WORKERS_AI_MODELS: dict[str, Kind] = {
     "@cf/meta/llama-3-8b-instruct": "classic",
     "@cf/fblgit/una-cybertron-7b-v2-bf16": "classic",
     "@cf/meta/llama-3-8b-instruct-awq": "classic",
+    "@cf/meta/llama-3.1-8b-instruct": "classic",  # in the catalog, not typed in workerd
     "@cf/meta/llama-3.1-8b-instruct-fp8": "classic",
     "@cf/meta/llama-3.1-8b-instruct-awq": "classic",
     "@cf/meta/llama-3.2-3b-instruct": "classic",
