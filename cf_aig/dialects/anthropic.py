@@ -322,6 +322,8 @@ def _messages(messages: list[Any]) -> list[dict[str, Any]]:
             turn_role = "assistant"
         else:
             raise ConfigurationError(f"{where}: unsupported role {role!r}")
+        if not blocks:
+            continue  # Anthropic rejects empty turns; an empty message carries nothing
         if turns and turns[-1]["role"] == turn_role:
             turns[-1]["content"].extend(blocks)
         else:

@@ -269,6 +269,23 @@ def test_tool_results_and_same_role_turns_merged() -> None:
     ]
 
 
+def test_empty_messages_skipped_and_neighbours_merged() -> None:
+    body = ANTHROPIC.build(
+        req(
+            messages=[
+                {"role": "user", "content": "a"},
+                {"role": "assistant", "content": ""},
+                {"role": "user", "content": "b"},
+            ]
+        ),
+        stream=False,
+    )
+    _check_wire(body)
+    assert body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
+    ]
+
+
 def test_thinking_blocks_first_in_assistant() -> None:
     blocks = [
         {"type": "thinking", "thinking": "hmm", "signature": "sig"},
