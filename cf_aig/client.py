@@ -250,9 +250,7 @@ def _as_completion(
         for chunk in state.finish():
             acc.add(chunk)
         return acc.completion()
-    obj = loads(body, "response body")
-    check_error(obj, response.status_code)
-    completion = dialect.parse(obj)
+    completion = dialect.parse(loads(body, "response body"))  # parse() raises error bodies
     if not completion.get("model"):
         completion["model"] = model
     return completion

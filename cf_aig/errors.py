@@ -199,7 +199,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     429: RateLimitError,
 }
 
-_BY_PROVIDER_TYPE: dict[str, type[APIStatusError]] = {
+_BY_PROVIDER_TYPE: dict[str, type[CfAigError]] = {
     "invalid_request_error": BadRequestError,
     "authentication_error": AuthenticationError,
     "permission_error": PermissionDeniedError,
@@ -211,6 +211,9 @@ _BY_PROVIDER_TYPE: dict[str, type[APIStatusError]] = {
     "billing_error": InsufficientCreditsError,
     "insufficient_quota": QuotaExceededError,
     "context_length_exceeded": ContextWindowExceededError,
+    "timeout_error": APITimeoutError,
+    "request_too_large": BadRequestError,
+    "rate_limit_exceeded": RateLimitError,
 }
 
 _CONTEXT_HINTS = ("context window", "context length", "context_length", "maximum context")
@@ -241,6 +244,8 @@ def parse_error_body(body: Any) -> tuple[int | str | None, str | None, str | Non
                 code = value["code"]
         elif isinstance(value, str) and message is None:
             message = value
+    if code is None and body.get("type") == "error" and body.get("code") is not None:
+        code = body["code"]  # a bare Responses error event: {"type": "error", "code": ...}
     if isinstance(code, str) and code.isdigit():
         code = int(code)
     return code, (str(message) if message is not None else None), etype

@@ -52,3 +52,10 @@ def test_every_error_is_a_cfaig_error() -> None:
         obj = getattr(E, name)
         if isinstance(obj, type) and issubclass(obj, Exception) and obj.__module__ == E.__name__:
             assert issubclass(obj, (E.CfAigError, E.ConfigurationError))
+
+
+def test_responses_error_event_code_and_anthropic_timeout() -> None:
+    err = error_from_body(None, {"type": "error", "code": "rate_limit_exceeded", "message": "slow down"})
+    assert type(err) is E.RateLimitError and err.code == "rate_limit_exceeded"
+    err = error_from_body(None, {"type": "error", "error": {"type": "timeout_error", "message": "t"}})
+    assert type(err) is E.APITimeoutError and err.retryable
