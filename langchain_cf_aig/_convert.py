@@ -357,10 +357,24 @@ class ChunkConverter:
     nothing is concatenated twice when chunks are added.
     """
 
-    __slots__ = ("finish_reason", "id", "include_usage", "info", "logprobs", "model", "usage")
+    __slots__ = (
+        "blocks",
+        "finish_reason",
+        "id",
+        "include_usage",
+        "info",
+        "logprobs",
+        "model",
+        "usage",
+    )
 
-    def __init__(self, info: GatewayInfo | None, include_usage: bool = True) -> None:
+    def __init__(
+        self, info: GatewayInfo | None, include_usage: bool = True, blocks: bool = False
+    ) -> None:
         self.info = info
+        self.blocks = blocks
+        """``output_version="v1"``: emit text/reasoning as standard blocks whose ``lc_``
+        indices cannot collide with tool-call indices when chunks are merged."""
         self.include_usage = include_usage
         self.usage: Mapping[str, Any] | None = None
         self.finish_reason: Any = None
@@ -395,6 +409,13 @@ class ChunkConverter:
         if not content and not reasoning and not raw_calls:
             return None
         extra = {"reasoning_content": reasoning} if reasoning else {}
+        body: str | list[str | dict[str, Any]] = content
+        if self.blocks and (content or reasoning):
+            body = []
+            if reasoning:
+                body.append({"type": "reasoning", "reasoning": reasoning, "index": "lc_reasoning"})
+            if content:
+                body.append({"type": "text", "text": content, "index": "lc_text"})
         calls = []
         if raw_calls:
             for tc in raw_calls:
@@ -408,7 +429,7 @@ class ChunkConverter:
                     )
                 )
         return ChatGenerationChunk(
-            message=AIMessageChunk(content=content, additional_kwargs=extra, tool_call_chunks=calls)
+            message=AIMessageChunk(content=body, additional_kwargs=extra, tool_call_chunks=calls)
         )
 
     def finish(self) -> ChatGenerationChunk:

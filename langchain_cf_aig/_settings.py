@@ -23,7 +23,14 @@ OPTION_OF_FIELD = {v: k for k, v in FIELD_OF_OPTION.items()}
 class GatewaySettings(BaseModel):
     """Credentials, endpoint, transport and every gateway option (``cf-aig-*`` header)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(
+        populate_by_name=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        protected_namespaces=(),
+        arbitrary_types_allowed=True,
+    )
 
     account_id: str | None = Field(default_factory=from_env(ENV_ACCOUNT_ID, default=None))
     """Cloudflare account id (env ``CLOUDFLARE_ACCOUNT_ID``)."""

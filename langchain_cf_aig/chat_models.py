@@ -116,7 +116,14 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
                 print(chunk.text, end="")
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(
+        populate_by_name=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        protected_namespaces=(),
+        arbitrary_types_allowed=True,
+    )
 
     model: str = Field(alias="model_name")
     """Model id, e.g. ``openai/gpt-5.5`` or ``@cf/moonshotai/kimi-k2.6``."""
@@ -315,9 +322,13 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
                 if isinstance(value, (str, int, float, bool)):
                     meta[key] = value
             tags = run_manager.tags
-            if tags and "tags" not in meta and len(meta) < METADATA_MAX_ENTRIES:
-                if not isinstance(wanted, list) or "tags" in wanted:
-                    meta["tags"] = ",".join(tags)
+            if (
+                tags
+                and "tags" not in meta
+                and len(meta) < METADATA_MAX_ENTRIES
+                and (not isinstance(wanted, list) or "tags" in wanted)
+            ):
+                meta["tags"] = ",".join(tags)
             if meta:
                 changes["metadata"] = meta
         return merged.merge(changes) if changes else merged
@@ -381,7 +392,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
                 timeout=call.timeout,
             )
             with stream:
-                conv = ChunkConverter(stream.info, call.include_usage)
+                conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
                 on_token = run_manager.on_llm_new_token if run_manager else None
                 for raw in stream:
                     chunk = conv.feed(raw)
@@ -413,7 +424,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
                 timeout=call.timeout,
             )
             async with stream:
-                conv = ChunkConverter(stream.info, call.include_usage)
+                conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
                 on_token = run_manager.on_llm_new_token if run_manager else None
                 async for raw in stream:
                     chunk = conv.feed(raw)

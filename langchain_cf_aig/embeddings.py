@@ -32,7 +32,14 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
             print(len(vectors), len(vectors[0]))   # 2 768
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(
+        populate_by_name=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+        protected_namespaces=(),
+        arbitrary_types_allowed=True,
+    )
 
     model: str = Field(alias="model_name")
     """Embedding model, e.g. ``@cf/baai/bge-base-en-v1.5`` or ``openai/text-embedding-3-small``."""

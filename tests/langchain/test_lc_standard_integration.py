@@ -1,0 +1,152 @@
+"""langchain-tests standard integration suites, unmodified, against the emulator on loopback.
+
+Chat runs on both endpoints: chat completions (``openai/gpt-5.5``) and Workers AI
+``/ai/run`` with a chat-schema model (``@cf/moonshotai/kimi-k2.6``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
+
+from langchain_cf_aig import ChatCloudflareAIGateway, CloudflareAIGatewayEmbeddings
+
+from .conftest import creds, emulator
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(offline_downloads: None) -> None:
+    """Remote fixture downloads of the suites are answered locally."""
+
+
+class _ChatSuite(ChatModelIntegrationTests):
+    model_name = "openai/gpt-5.5"
+    api = "chat_completions"
+    override = "openai/gpt-5-mini"
+
+    @property
+    def chat_model_class(self) -> type[ChatCloudflareAIGateway]:
+        return ChatCloudflareAIGateway
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": self.model_name, "api": self.api, **creds()}
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_image_urls(self) -> bool:
+        return True
+
+    @property
+    def supports_model_override(self) -> bool:
+        return True
+
+    @property
+    def model_override_value(self) -> str:
+        return self.override
+
+    @property
+    def supported_usage_metadata_details(self) -> dict[str, Any]:
+        details = ["reasoning_output", "cache_read_input"]
+        return {"invoke": details, "stream": details}
+
+    def _run(self, llm: ChatCloudflareAIGateway, prompt: str, stream: bool) -> AIMessage:
+        if not stream:
+            return llm.invoke(prompt)
+        full: AIMessageChunk | None = None
+        for chunk in llm.stream(prompt):
+            full = chunk if full is None else full + chunk
+        assert full is not None
+        return full
+
+    def invoke_with_reasoning_output(self, *, stream: bool = False) -> AIMessage:
+        llm = ChatCloudflareAIGateway(**self.chat_model_params, reasoning_effort="medium")
+        return self._run(llm, "Explain why the sky is blue.", stream)
+
+    def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
+        # The gateway reports cached prompt tokens when a session-affinity key routes a
+        # repeated prefix to the same replica.
+        llm = ChatCloudflareAIGateway(**self.chat_model_params, session_affinity="suite")
+        prompt = "Summarise the rules of chess. " * 20
+        self._run(llm, prompt, stream)
+        return self._run(llm, prompt, stream)
+
+    # Emulator limitations (reported to the lead), not adapter ones: strict=False so a
+    # fixed emulator shows as XPASS rather than breaking the run.
+    @pytest.mark.xfail(
+        reason="emulator: json_object mode answers a fixed {answer, keywords} object and "
+        "ignores the keys the prompt asks for ('setup', 'punchline')",
+        strict=False,
+    )
+    def test_json_mode(self, model: BaseChatModel) -> None:
+        super().test_json_mode(model)
+
+    @pytest.mark.xfail(
+        reason="emulator: calls a tool only when the prompt names it; 'What is the weather "
+        "in San Francisco?' does not name get_weather and tool_choice is not forced",
+        strict=False,
+    )
+    def test_agent_loop(self, model: BaseChatModel) -> None:
+        super().test_agent_loop(model)
+
+    @pytest.mark.xfail(
+        reason="emulator: argument filler takes words matching [A-Za-z]+ only, so the CJK "
+        "customer name '你好啊集团' never reaches the tool arguments",
+        strict=False,
+    )
+    def test_unicode_tool_call_integration(
+        self, model: BaseChatModel, *, tool_choice: str | None = None, force_tool_call: bool = True
+    ) -> None:
+        super().test_unicode_tool_call_integration(
+            model, tool_choice=tool_choice, force_tool_call=force_tool_call
+        )
+
+
+class TestChatCompletions(_ChatSuite):
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
+
+
+class TestWorkersAIRun(_ChatSuite):
+    model_name = "@cf/moonshotai/kimi-k2.6"
+    api = "run"
+    override = "@cf/moonshotai/kimi-k2.5"
+
+
+class TestEmbeddingsRun(EmbeddingsIntegrationTests):
+    @property
+    def embeddings_class(self) -> type[CloudflareAIGatewayEmbeddings]:
+        return CloudflareAIGatewayEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {"model": "@cf/baai/bge-base-en-v1.5", **creds()}
+
+
+class TestEmbeddingsOpenAI(TestEmbeddingsRun):
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {"model": "openai/text-embedding-3-small", **creds()}
+
+
+assert emulator  # the session emulator starts on first use
