@@ -18,8 +18,7 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 from langchain_core.exceptions import ModelRefusalError, OutputParserException
-from langchain_core.language_models import LanguageModelInput
-from langchain_core.language_models.chat_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -491,7 +490,9 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             )
         if schema is None and method != "json_mode":
             raise ValueError(f"schema is required for method={method!r}")
-        pydantic_cls = schema if is_basemodel_subclass(schema) else None
+        pydantic_cls = (
+            schema if isinstance(schema, type) and is_basemodel_subclass(schema) else None
+        )
         ls_format = {
             "kwargs": {"method": method, "strict": strict},
             "schema": schema,

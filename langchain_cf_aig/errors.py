@@ -77,8 +77,8 @@ def to_langchain_error(err: BaseException) -> BaseException:
     """``err`` as its dual-parent subclass (same fields); other exceptions unchanged."""
     if not isinstance(err, core.CfAigError) or isinstance(err, ModelError):
         return err
-    cls = _mapped_class(type(err))
-    new = cls.__new__(cls)
+    cls: type[BaseException] = _mapped_class(type(err))
+    new = BaseException.__new__(cls)
     new.__dict__.update(err.__dict__)
     new.args = err.args
     new.__cause__ = err.__cause__
