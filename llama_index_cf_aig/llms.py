@@ -6,6 +6,7 @@ converts types (:mod:`llama_index_cf_aig.convert`) and wires the callbacks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 dispatcher = get_dispatcher(__name__)
+logger = logging.getLogger(__name__)
 
 ApiName = Literal["chat_completions", "run", "messages", "responses"]
 # Sampling fields copied into every request when set: field name -> request key.
@@ -284,7 +286,13 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
         out: dict[str, Any] = {"messages": messages, **kwargs}
         if tools:
             out["tools"] = [tool_to_canonical(t) for t in tools]
-            out["tool_choice"] = tool_choice_to_canonical(tool_choice, tool_required)
+            choice = tool_choice_to_canonical(tool_choice, tool_required)
+            if choice == "required" and not self.profile.tool_choice:
+                # Classic Workers AI models cannot be forced; they still call tools when
+                # asked to, so structured output and agents keep working.
+                logger.debug("%s cannot force a tool call; sending tool_choice=auto", self.model)
+                choice = "auto"
+            out["tool_choice"] = choice
             if self.profile.parallel_tool_calls:
                 out["parallel_tool_calls"] = allow_parallel_tool_calls
         return out

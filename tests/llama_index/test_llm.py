@@ -174,10 +174,17 @@ def test_stream_structured_on_workers_ai_is_not_streamed_server_side(
     assert "stream" not in emu.requests[-1].json  # error 5023 avoided by the core
 
 
-def test_classic_model_forced_tool_choice_is_a_clear_error(make_llm: Factory) -> None:
+def test_classic_model_tool_choice(make_llm: Factory, emu: Emulator) -> None:
     llm = make_llm(model="@cf/meta/llama-3.1-8b-instruct", api="run")
+    response = llm.chat_with_tools([ADD], user_msg="add 1 and 2", tool_required=True)
+    assert llm.get_tool_calls_from_response(response)[0].tool_kwargs == {"a": 1, "b": 2}
+    assert "tool_choice" not in emu.requests[-1].json  # cannot be forced: sent as auto
     with pytest.raises(cf_aig.ConfigurationError, match="tool"):
-        llm.chat_with_tools([ADD], user_msg="add 1 and 2", tool_required=True)
+        llm.chat_with_tools([ADD], user_msg="add 1 and 2", tool_choice="add")
+    song = llm.structured_predict(
+        Song, PromptTemplate("Write a song called {t} lasting 180 seconds"), t="Dawn"
+    )
+    assert song.length_seconds == 180
 
 
 def test_additional_kwargs_and_extra_body(make_llm: Factory, emu: Emulator) -> None:
