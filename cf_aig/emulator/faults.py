@@ -27,7 +27,9 @@ from typing import Any
 
 KINDS = frozenset({"status", "hang", "disconnect", "stall", "malformed_json", "malformed_sse",
                    "success_false", "stream_error", "json_for_stream"})
-ENVELOPES = frozenset({"v4", "gateway", "openai", "anthropic"})
+ENVELOPES = frozenset({"v4", "gateway", "openai", "anthropic", "provider"})
+"""``provider``: the route's own provider shape (Anthropic on ``/ai/v1/messages``, OpenAI on
+``/ai/v1/chat/completions``, ``/ai/v1/responses`` and ``/ai/v1/embeddings``, v4 elsewhere)."""
 
 CODE_STATUS: dict[int, int] = {
     3040: 429, 3036: 429, 4006: 429, 2041: 429, 2003: 429, 7013: 503, 2016: 424, 2017: 424,

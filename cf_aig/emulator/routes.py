@@ -9,6 +9,10 @@ Envelope choices where the real API is undocumented (reference §10):
 * Invalid ``cf-aig-*`` headers: 400 ``AiGatewayError`` with code 2000 (no documented code).
 * Request-body validation errors: 400, v4 envelope, code 7003 ("Model execution failed
   (User Input Error): ..."), Workers AI bad input 5006, JSON mode + stream 5023.
+* ``/ai/v1/messages`` and ``/ai/v1/responses``: see ``messages.py`` and ``responses.py`` for
+  their validation and state choices. Faults there keep their route's shapes: a
+  ``stream_error`` is Anthropic's ``event: error`` or the Responses ``error`` event followed
+  by ``response.failed``; fault envelope ``provider`` means the route's own provider body.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from urllib.parse import parse_qs, unquote
 
 from ..errors import ConfigurationError
 from ..options import GatewayOptions, validate_metadata
-from . import engine, wire
+from . import engine, messages, responses, wire
 from .catalog import (
     EMBEDDING_DIMS,
     REASONING_FIELD_REASONING,
@@ -38,6 +42,7 @@ from .engine import Script
 from .faults import Fault
 from .server import Reply, Request
 from .store import REDACTED, CacheEntry, RecordedRequest, State
+from .wire import HttpError
 
 PREFIX = "/client/v4/accounts/"
 JSON_CT = ("content-type", "application/json")
@@ -63,15 +68,6 @@ HEADER_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-class HttpError(Exception):
-    """Raised by route code; becomes a JSON error reply."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-
-
 def _v4(status: int, code: int, message: str) -> HttpError:
     return HttpError(status, wire.v4_error(code, message))
 
@@ -81,7 +77,7 @@ def _gw(status: int, code: int, message: str) -> HttpError:
 
 
 def _user_error(detail: str) -> HttpError:
-    return _v4(400, 7003, f"Model execution failed (User Input Error): {detail}")
+    return wire.user_error(detail)
 
 
 def _json_reply(status: int, obj: Any, headers: list[tuple[str, str]] | None = None) -> Reply:
@@ -123,6 +119,10 @@ class Outcome:
     tokens_in: int = 0
     tokens_out: int = 0
     kind: str = "chat"
+    flavor: str = "chat"
+    """Wire family for fault rendering: ``chat``, ``messages`` or ``responses``."""
+    detail: Any = None
+    """The rendered Responses object (for ``response.failed``)."""
 
 
 @dataclass
@@ -151,6 +151,8 @@ class App:
             "ai/v1/chat/completions": self._chat_completions,
             "ai/v1/embeddings": self._embeddings,
             "ai/run": self._unified_run,
+            "ai/v1/messages": self._messages,
+            "ai/v1/responses": self._responses,
         }
 
     # ---- entry -----------------------------------------------------------------------
@@ -232,7 +234,7 @@ class App:
             stream = _wants_stream(rest, body)
             if fault is not None and fault.kind == "status":
                 raise HttpError(fault.resolved_status(), wire.error_body(
-                    fault.resolved_envelope(), fault.resolved_status(), fault.resolved_code(),
+                    _envelope(fault, rest), fault.resolved_status(), fault.resolved_code(),
                     fault.resolved_message()))
             cache_key = self._cache_key(req, rest, model, opts, stream)
             hit = self.state.cache_get(cache_key) if cache_key else None
@@ -292,20 +294,37 @@ class App:
             else:
                 reply.stall_after, reply.stall_seconds = fault.after, fault.seconds
         elif kind == "malformed_json" or (kind == "malformed_sse" and events is None):
-            reply.body = b'{"id": "chatcmpl-broken", "choices": [{"index": 0, "mess'
+            reply.body = _BROKEN_BODY[outcome.flavor]
         elif kind == "malformed_sse" and events is not None:
-            events.insert(min(fault.after, len(events)), b"data: {not json at all\n\n")
+            events.insert(min(fault.after, len(events)), _BROKEN_EVENT[outcome.flavor])
         elif kind == "success_false":
             reply = _json_reply(200, wire.v4_error(fault.resolved_code(),
                                                    fault.resolved_message()))
         elif kind == "stream_error":
-            err = {"error": {"message": fault.resolved_message(), "type": "server_error",
-                             "code": fault.resolved_code()}}
-            if events is not None:
-                reply.events = [*events[: fault.after], wire.sse(err)]
-            else:
-                reply = _json_reply(fault.resolved_status(), err)
+            reply = self._stream_error(outcome, fault, reply)
         return reply
+
+    @staticmethod
+    def _stream_error(outcome: Outcome, fault: Fault, reply: Reply) -> Reply:
+        status, code = fault.resolved_status(), fault.resolved_code()
+        message, events = fault.resolved_message(), reply.events
+        if outcome.flavor == "messages":
+            if events is None:
+                return _json_reply(status, wire.anthropic_error(status, message))
+            reply.events = [*events[: fault.after], messages.error_event(status, message)]
+            return reply
+        if outcome.flavor == "responses" and events is not None:
+            after = min(fault.after, len(events))
+            reply.events = [*events[:after], *responses.failure_events(
+                outcome.detail, after, status, code, message)]
+            return reply
+        if outcome.flavor == "responses":
+            return _json_reply(status, wire.openai_error(status, str(code), message))
+        err = {"error": {"message": message, "type": "server_error", "code": code}}
+        if events is not None:
+            reply.events = [*events[: fault.after], wire.sse(err)]
+            return reply
+        return _json_reply(status, err)
 
     def _log(self, gateway: str, log_id: str, event_id: str, rest: str, model: str,
              reply: Reply, outcome: Outcome | None, opts: GatewayOptions, cached: bool,
@@ -373,15 +392,68 @@ class App:
             raise _gw(404, 7003, f"Model not found: {model}")
         return "third-party"
 
-    def _generate(self, call: Call, body: Mapping[str, Any], model: str) -> engine.Generation:
+    def _generate(self, call: Call, body: Mapping[str, Any], model: str, *,
+                  think: bool = False, prompt_cache: str | None = None) -> engine.Generation:
+        """Run the engine; a repeated prompt under the session-affinity key (else under
+        ``prompt_cache``) reports its prompt tokens as cached."""
         cached_tokens = 0
-        if call.opts.session_affinity:
-            digest = hashlib.sha256(wire.dumps(body.get("messages"))).hexdigest()
-            if self.state.seen_prompt(call.opts.session_affinity, digest):
+        affinity = call.opts.session_affinity or prompt_cache
+        if affinity:
+            digest = hashlib.sha256(wire.dumps([body.get("messages"), body.get("tools")]
+                                               if prompt_cache else body.get("messages"))
+                                    ).hexdigest()
+            if self.state.seen_prompt(affinity, digest):
                 cached_tokens = sum(engine.count_tokens(engine.message_text(m))
                                     for m in body["messages"] if isinstance(m, Mapping))
-        return engine.generate(body, think=model in REASONING_MODELS, script=call.script,
-                               cached_tokens=cached_tokens)
+        return engine.generate(body, think=think or model in REASONING_MODELS,
+                               script=call.script, cached_tokens=cached_tokens)
+
+    def _messages(self, call: Call) -> Outcome:
+        parsed = messages.parse(call.body)
+        self._chat_kind(parsed.model)
+        cache = "\0anthropic-prompt-cache" if parsed.cache_control else None
+        gen = self._generate(call, parsed.canonical, parsed.model, think=parsed.think,
+                             prompt_cache=cache)
+        read = gen.usage["prompt_tokens_details"]["cached_tokens"]
+        creation = gen.usage["prompt_tokens"] if cache and not read else 0
+        message = messages.render(parsed, gen, cache_creation=creation)
+        out = Outcome(parsed.model, tokens_in=gen.usage["prompt_tokens"],
+                      tokens_out=message["usage"]["output_tokens"], flavor="messages")
+        if call.stream_wanted:
+            out.events = messages.events(message)
+        else:
+            out.body = message
+        return out
+
+    def _responses(self, call: Call) -> Outcome:
+        prev_id = call.body.get("previous_response_id")
+        previous: list[dict[str, Any]] | None = None
+        if prev_id is not None:
+            if not isinstance(prev_id, str):
+                raise _user_error("previous_response_id: Expected string")
+            with self.state.lock:
+                previous = self.state.responses.get(prev_id)
+            if previous is None:
+                raise HttpError(400, {"error": {
+                    "message": f"Previous response with id '{prev_id}' not found.",
+                    "type": "invalid_request_error", "param": "previous_response_id",
+                    "code": "previous_response_not_found"}})
+        parsed = responses.parse(call.body, previous)
+        self._chat_kind(parsed.model)
+        cache = "\0prompt_cache_key:" + parsed.cache_key if parsed.cache_key else None
+        gen = self._generate(call, parsed.canonical, parsed.model, think=parsed.think,
+                             prompt_cache=cache)
+        resp = responses.render(parsed, gen)
+        if parsed.store:
+            self.state.remember_response(resp["id"], responses.remembered(parsed, resp))
+        out = Outcome(parsed.model, tokens_in=gen.usage["prompt_tokens"],
+                      tokens_out=gen.usage["completion_tokens"], flavor="responses",
+                      detail=resp)
+        if call.stream_wanted:
+            out.events = responses.events(resp)
+        else:
+            out.body = resp
+        return out
 
     def _embeddings(self, call: Call) -> Outcome:
         body = call.body
@@ -575,6 +647,27 @@ def _feedback_patch(body: Any, entry: Mapping[str, Any]) -> dict[str, Any]:
             raise _v4(400, 7003, str(exc)) from None
         out["metadata"] = {**(entry.get("metadata") or {}), **meta}
     return out
+
+
+_BROKEN_BODY = {
+    "chat": b'{"id": "chatcmpl-broken", "choices": [{"index": 0, "mess',
+    "messages": b'{"id": "msg_broken", "type": "message", "content": [{"ty',
+    "responses": b'{"id": "resp_broken", "object": "response", "output": [{"ty',
+}
+_BROKEN_EVENT = {
+    "chat": b"data: {not json at all\n\n",
+    "messages": b"event: content_block_delta\ndata: {not json at all\n\n",
+    "responses": b"event: response.output_text.delta\ndata: {not json at all\n\n",
+}
+_PROVIDER_ENVELOPE = {"ai/v1/messages": "anthropic", "ai/v1/chat/completions": "openai",
+                      "ai/v1/responses": "openai", "ai/v1/embeddings": "openai"}
+
+
+def _envelope(fault: Fault, rest: str) -> str:
+    envelope = fault.resolved_envelope()
+    if envelope == "provider":
+        return _PROVIDER_ENVELOPE.get(rest, "v4")
+    return envelope
 
 
 def _require_model(body: Mapping[str, Any]) -> str:

@@ -18,6 +18,7 @@ from .engine import Script
 from .faults import Fault
 
 REDACTED = "<redacted>"
+MAX_STORED_RESPONSES = 10_000
 
 
 @dataclass
@@ -72,6 +73,8 @@ class State:
         self.requests: list[RecordedRequest] = []
         self.stats = Stats()
         self.affinity: dict[str, set[str]] = {}
+        self.responses: dict[str, list[dict[str, Any]]] = {}
+        """Stored Responses conversations by response id (``previous_response_id``)."""
         self.clock: Callable[[], float] = time.monotonic
 
     def reset(self) -> None:
@@ -82,6 +85,7 @@ class State:
             self.requests.clear()
             self.stats = Stats()
             self.affinity.clear()
+            self.responses.clear()
 
     def take(self, path: str) -> QueueEntry | None:
         """Pop the first queued entry whose ``match`` is in ``path`` (or has none)."""
@@ -108,6 +112,13 @@ class State:
     def add_log(self, gateway: str, entry: dict[str, Any]) -> None:
         with self.lock:
             self.logs.setdefault(gateway, {})[entry["id"]] = entry
+
+    def remember_response(self, response_id: str, conversation: list[dict[str, Any]]) -> None:
+        """Keep a Responses conversation (the oldest go beyond ``MAX_STORED_RESPONSES``)."""
+        with self.lock:
+            self.responses[response_id] = conversation
+            while len(self.responses) > MAX_STORED_RESPONSES:
+                del self.responses[next(iter(self.responses))]
 
     def seen_prompt(self, affinity: str, digest: str) -> bool:
         """Remember ``digest`` under a session-affinity key; True when seen before."""

@@ -16,6 +16,20 @@ _DUMP = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 DONE = b"data: [DONE]\n\n"
 
 
+class HttpError(Exception):
+    """Raised by route code; becomes a JSON error reply."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def user_error(detail: str) -> HttpError:
+    """400, v4 envelope, code 7003: Cloudflare's per-model schema validation (reference §4.5)."""
+    return HttpError(400, v4_error(7003, f"Model execution failed (User Input Error): {detail}"))
+
+
 def dumps(obj: Any) -> bytes:
     """Compact JSON bytes."""
     return _DUMP(obj).encode()
@@ -24,6 +38,11 @@ def dumps(obj: Any) -> bytes:
 def sse(obj: Any) -> bytes:
     """One ``data:`` SSE event."""
     return b"data: " + dumps(obj) + b"\n\n"
+
+
+def named_sse(obj: dict[str, Any]) -> bytes:
+    """One SSE event with an ``event:`` line naming ``obj["type"]``."""
+    return b"event: " + str(obj["type"]).encode() + b"\ndata: " + dumps(obj) + b"\n\n"
 
 
 _LAST = [0, 0]  # last millisecond, counter within it
