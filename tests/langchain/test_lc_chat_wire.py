@@ -17,14 +17,13 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from lc_helpers import creds
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 import cf_aig
 from cf_aig.emulator import Emulator, Fault, Script
 from langchain_cf_aig import ChatCloudflareAIGateway, gateway_info
-
-from .conftest import creds
 
 GPT = "openai/gpt-5.5"
 KIMI = "@cf/moonshotai/kimi-k2.6"

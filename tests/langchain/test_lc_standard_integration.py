@@ -12,10 +12,9 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
+from lc_helpers import creds
 
 from langchain_cf_aig import ChatCloudflareAIGateway, CloudflareAIGatewayEmbeddings
-
-from .conftest import creds, emulator
 
 
 @pytest.fixture(autouse=True)
@@ -147,6 +146,3 @@ class TestEmbeddingsOpenAI(TestEmbeddingsRun):
     @property
     def embedding_model_params(self) -> dict[str, Any]:
         return {"model": "openai/text-embedding-3-small", **creds()}
-
-
-assert emulator  # the session emulator starts on first use
