@@ -1,6 +1,7 @@
 """A local Cloudflare AI Gateway on loopback, speaking the same wire as api.cloudflare.com.
 
 Routes (under ``/client/v4/accounts/{account_id}/``): ``ai/v1/chat/completions``,
+``ai/v1/messages`` (Anthropic), ``ai/v1/responses`` (OpenAI Responses),
 ``ai/v1/embeddings``, ``ai/run`` (unified), ``ai/run/{model}`` (Workers AI) and the logs
 API ``ai-gateway/gateways/{gw}/logs[/{id}]``. Answers come from a deterministic engine;
 faults and exact answers can be queued. Run ``python -m cf_aig.emulator`` for a CLI.

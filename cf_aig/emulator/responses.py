@@ -319,9 +319,11 @@ def parse(body: Mapping[str, Any], previous: list[dict[str, Any]] | None = None)
         "reasoning": {"effort": effort, "summary": (reasoning or {}).get("summary")},
         "store": store is not False, "temperature": temperature, "text": text_echo,
         "tool_choice": body.get("tool_choice") or "auto", "tools": tools_echo,
-        "top_p": top_p, "truncation": "disabled", "user": None,
+        "top_p": top_p, "truncation": "disabled",
         "metadata": dict(metadata or {}), "service_tier": "default", "background": False,
     }
+    if isinstance(body.get("user"), str):
+        echo["user"] = body["user"]
     key = body.get("prompt_cache_key")
     return Parsed(model, canonical, echo, history, store is not False,
                   effort not in (None, "none"), key if isinstance(key, str) and key else None)
@@ -386,8 +388,10 @@ def remembered(parsed: Parsed, response: Mapping[str, Any]) -> list[dict[str, An
 
 def snapshot(response: Mapping[str, Any], status: str = "in_progress") -> dict[str, Any]:
     """The response as ``response.created``/``in_progress``/``failed`` carry it."""
-    return {**response, "status": status, "output": [], "usage": None, "completed_at": None,
-            "incomplete_details": None, "error": None}
+    out = {**response, "status": status, "output": [], "completed_at": None,
+           "incomplete_details": None, "error": None}
+    del out["usage"]  # the schema has no null usage; it arrives with the terminal event
+    return out
 
 
 def _words(text: str) -> list[str]:
