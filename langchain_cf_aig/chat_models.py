@@ -474,16 +474,17 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     ) -> Runnable[LanguageModelInput, Any]:
         """Model whose output is parsed into ``schema`` (Pydantic, TypedDict or JSON schema).
 
-        ``method`` defaults to ``json_schema`` where the model supports it, else
-        ``function_calling``. Streaming yields the parsed object once, when complete.
+        ``method`` defaults to ``json_schema`` where the model and endpoint support it,
+        else ``function_calling``. Streaming yields the parsed object once, when complete.
         """
         if kwargs:
             raise ValueError(f"unsupported argument(s) {sorted(kwargs)}")
         profile = self.core_profile
         if method is None:
+            # /ai/v1/messages has no portable response_format: use a forced tool there
             method = (
                 "json_schema"
-                if profile.json_schema
+                if profile.json_schema and self.api != "messages"
                 else "function_calling"
                 if profile.tool_calling
                 else "json_mode"

@@ -146,3 +146,30 @@ class TestEmbeddingsOpenAI(TestEmbeddingsRun):
     @property
     def embedding_model_params(self) -> dict[str, Any]:
         return {"model": "openai/text-embedding-3-small", **creds()}
+
+
+class TestResponsesApi(_ChatSuite):
+    """The same suite through ``/ai/v1/responses`` (core Responses dialect)."""
+
+    api = "responses"
+
+    @pytest.mark.xfail(
+        reason="the Responses API has no stop sequences; the core refuses `stop` on "
+        "api='responses' rather than silently dropping it",
+        strict=True,
+    )
+    def test_stop_sequence(self, model: BaseChatModel) -> None:
+        super().test_stop_sequence(model)
+
+
+class TestMessagesApi(_ChatSuite):
+    """The same suite through ``/ai/v1/messages`` (core Anthropic dialect)."""
+
+    model_name = "anthropic/claude-sonnet-4.5"
+    api = "messages"
+    override = "anthropic/claude-haiku-4.5"
+
+    @property
+    def supported_usage_metadata_details(self) -> dict[str, Any]:
+        # Anthropic usage has no separate reasoning-token count
+        return {"invoke": ["cache_read_input"], "stream": ["cache_read_input"]}
