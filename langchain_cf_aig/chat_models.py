@@ -392,19 +392,14 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             )
             with stream:
                 conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
-                on_token = run_manager.on_llm_new_token if run_manager else None
                 for raw in stream:
                     chunk = conv.feed(raw)
                     if chunk is not None:
-                        if on_token is not None:
-                            on_token(chunk.text, chunk=chunk)
                         yield chunk
                 last = conv.finish()
         except cf_aig.CfAigError as exc:
             raise _wrap(exc) from exc
-        if run_manager is not None:
-            run_manager.on_llm_new_token("", chunk=last)
-        yield last
+        yield last  # LangChain reports each chunk to the callbacks itself
 
     async def _astream(
         self,
@@ -424,18 +419,13 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             )
             async with stream:
                 conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
-                on_token = run_manager.on_llm_new_token if run_manager else None
                 async for raw in stream:
                     chunk = conv.feed(raw)
                     if chunk is not None:
-                        if on_token is not None:
-                            await on_token(chunk.text, chunk=chunk)
                         yield chunk
                 last = conv.finish()
         except cf_aig.CfAigError as exc:
             raise _wrap(exc) from exc
-        if run_manager is not None:
-            await run_manager.on_llm_new_token("", chunk=last)
         yield last
 
     # ------------------------------------------------------------------ tools & structure

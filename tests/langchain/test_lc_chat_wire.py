@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.exceptions import (
     ContextOverflowError,
     ModelAuthenticationError,
@@ -440,3 +441,25 @@ async def test_abatch_and_astream_events(emu: Emulator) -> None:
     assert len(await llm.abatch(["a", "b"])) == 2
     kinds = {e["event"] async for e in llm.astream_events("hi", version="v2")}
     assert {"on_chat_model_start", "on_chat_model_stream", "on_chat_model_end"} <= kinds
+
+
+class _TokenCounter(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.tokens = 0
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens += 1
+
+
+@pytest.mark.parametrize("streaming_invoke", [False, True])
+def test_each_chunk_reaches_callbacks_exactly_once(emu: Emulator, streaming_invoke: bool) -> None:
+    counter = _TokenCounter()
+    llm = make(emu, KIMI, **({"streaming": True} if streaming_invoke else {}))
+    if streaming_invoke:
+        llm.invoke("hello there", config={"callbacks": [counter]})
+        expected = counter.tokens
+        counter.tokens = 0
+    chunks = list(llm.stream("hello there", config={"callbacks": [counter]}))
+    assert counter.tokens == len(chunks)
+    if streaming_invoke:
+        assert expected == len(chunks)

@@ -359,3 +359,12 @@ def test_changing_a_field_rebuilds_cached_state() -> None:
     llm.temperature = 0.7
     assert llm._base_params()["temperature"] == 0.7
     assert llm.client is not client
+
+
+def test_sockets_really_are_disabled_here() -> None:
+    import socket
+
+    from pytest_socket import SocketBlockedError
+
+    with pytest.raises(SocketBlockedError):
+        socket.socket()
