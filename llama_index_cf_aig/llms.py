@@ -318,8 +318,8 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     def _native_structured(self) -> bool:
         if self.structured_output == "json_schema":
             return True
-        if self.structured_output == "tools":
-            return False
+        if self.structured_output == "tools" or self.api == "messages":
+            return False  # Anthropic Messages has no portable response_format
         return (
             self.pydantic_program_mode == PydanticProgramMode.DEFAULT and self.profile.json_schema
         )

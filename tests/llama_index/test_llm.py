@@ -192,3 +192,10 @@ def test_additional_kwargs_and_extra_body(make_llm: Factory, emu: Emulator) -> N
     llm.chat(USER, extra_body={"metadata": {"k": "v"}}, n=1)
     body = emu.requests[-1].json
     assert body["user"] == "u1" and body["metadata"] == {"k": "v"} and body["n"] == 1
+
+
+def test_seed_and_stop_on_chat_completions(make_llm: Factory, emu: Emulator) -> None:
+    make_llm(seed=7, stop=["zzz"], frequency_penalty=0.1, presence_penalty=0.2).chat(USER)
+    body = emu.requests[-1].json
+    assert body["seed"] == 7 and body["stop"] == ["zzz"]
+    assert body["frequency_penalty"] == 0.1 and body["presence_penalty"] == 0.2
