@@ -223,29 +223,49 @@ def usage_tokens(message: Any) -> int | None:
 # --------------------------------------------------------------------------- progress
 
 
+class Waiting:
+    """Print ``label ...`` now and a dot every second until :meth:`done` ends the line.
+
+    For waits whose end is an event (a first streamed token) rather than a block.
+    """
+
+    def __init__(self, label: str, stream: Any = None) -> None:
+        self.out = stream or sys.stdout
+        self.start = time.perf_counter()
+        self._stop = threading.Event()
+        self.out.write(f"{label} ...")
+        self.out.flush()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            self.out.write(".")
+            self.out.flush()
+
+    @property
+    def active(self) -> bool:
+        """True until :meth:`done` is called."""
+        return not self._stop.is_set()
+
+    def done(self) -> None:
+        """End the line with the time waited (only the first call does anything)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._ticker.join()
+        self.out.write(f" {time.perf_counter() - self.start:.2f} s\n")
+        self.out.flush()
+
+
 @contextmanager
 def progress(label: str, stream: Any = None) -> Iterator[None]:
-    """Print ``label ...`` now, dots every second while the block runs, then the time taken."""
-    out = stream or sys.stdout
-    out.write(f"{label} ...")
-    out.flush()
-    done = threading.Event()
-    start = time.perf_counter()
-
-    def tick() -> None:
-        while not done.wait(1.0):
-            out.write(".")
-            out.flush()
-
-    ticker = threading.Thread(target=tick, daemon=True)
-    ticker.start()
+    """Print ``label ...`` now, a dot every second while the block runs, then the time."""
+    waiting = Waiting(label, stream)
     try:
         yield
     finally:
-        done.set()
-        ticker.join()
-        out.write(f" done in {time.perf_counter() - start:.2f} s\n")
-        out.flush()
+        waiting.done()
 
 
 # --------------------------------------------------------------------------- llamaindex
@@ -270,7 +290,7 @@ def record_llamaindex_calls(calls: CallLog) -> Any:
 
     class GatewayCalls(BaseEventHandler):
         label: str = "llm call"
-        started: dict[str, float] = {}  # noqa: RUF012 - pydantic copies it per instance
+        started: dict[str, float] = {}  # pydantic copies it per instance
 
         @classmethod
         def class_name(cls) -> str:
