@@ -156,11 +156,12 @@ def _tool_call_dict(call: ToolCall | InvalidToolCall) -> dict[str, Any]:
     }
 
 
-def message_to_dict(message: BaseMessage) -> dict[str, Any]:
+def message_to_dict(message: BaseMessage, keep_thinking: bool = False) -> dict[str, Any]:
     """A LangChain message → a canonical chat message dict.
 
     Assistant turns with tool calls carry ``content: ""`` (never null); tool results
-    are always strings.
+    are always strings. ``keep_thinking`` sends back signed ``thinking_blocks`` (Anthropic
+    Messages needs them on tool-use turns; other endpoints would reject the field).
     """
     out: dict[str, Any]
     if isinstance(message, HumanMessage):
@@ -171,6 +172,8 @@ def message_to_dict(message: BaseMessage) -> dict[str, Any]:
         calls += [_tool_call_dict(c) for c in message.invalid_tool_calls]
         if calls:
             out["tool_calls"] = calls
+        if keep_thinking and message.additional_kwargs.get("thinking_blocks"):
+            out["thinking_blocks"] = list(message.additional_kwargs["thinking_blocks"])
     elif isinstance(message, ToolMessage):
         out = {
             "role": "tool",
@@ -194,8 +197,10 @@ def message_to_dict(message: BaseMessage) -> dict[str, Any]:
     return out
 
 
-def messages_to_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    return [message_to_dict(m) for m in messages]
+def messages_to_dicts(
+    messages: Sequence[BaseMessage], keep_thinking: bool = False
+) -> list[dict[str, Any]]:
+    return [message_to_dict(m, keep_thinking) for m in messages]
 
 
 def tool_choice_to_dict(
@@ -406,9 +411,12 @@ class ChunkConverter:
         content = delta.get("content") or ""
         reasoning = delta.get("reasoning_content")
         raw_calls = delta.get("tool_calls")
-        if not content and not reasoning and not raw_calls:
+        thinking = delta.get("thinking_blocks")
+        if not content and not reasoning and not raw_calls and not thinking:
             return None
-        extra = {"reasoning_content": reasoning} if reasoning else {}
+        extra: dict[str, Any] = {"reasoning_content": reasoning} if reasoning else {}
+        if thinking:
+            extra["thinking_blocks"] = list(thinking)
         body: str | list[str | dict[str, Any]] = content
         if self.blocks and (content or reasoning):
             body = []

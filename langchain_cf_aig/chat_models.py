@@ -286,7 +286,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             request.pop("stop", None)
         if "max_tokens" in request and model.startswith("openai/"):
             request["max_completion_tokens"] = request.pop("max_tokens")
-        request["messages"] = messages_to_dicts(messages)
+        request["messages"] = messages_to_dicts(messages, api == "messages")
         if run_manager is not None and (self.send_run_id or self.metadata_to_gateway):
             options = self._correlate(options, run_manager)
         return _Call(

@@ -463,3 +463,29 @@ def test_each_chunk_reaches_callbacks_exactly_once(emu: Emulator, streaming_invo
     assert counter.tokens == len(chunks)
     if streaming_invoke:
         assert expected == len(chunks)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_thinking_blocks_round_trip_on_messages_api(emu: Emulator, stream: bool) -> None:
+    llm = make(
+        emu, "anthropic/claude-sonnet-4.5", api="messages", reasoning_effort="low"
+    ).bind_tools([_add])  # Anthropic: no forced tool while thinking
+    first = aggregate(llm.stream("use _add on 2 and 3")) if stream else llm.invoke("use _add 2 3")
+    blocks = first.additional_kwargs["thinking_blocks"]
+    assert blocks[0]["type"] == "thinking" and blocks[0]["signature"]
+    call = first.tool_calls[0]
+    llm.invoke(
+        [
+            HumanMessage("use _add on 2 and 3"),
+            AIMessage(content="", tool_calls=[call], additional_kwargs=first.additional_kwargs),
+            ToolMessage("5", tool_call_id=call["id"]),
+        ]
+    )
+    sent = last_model_request(emu).json["messages"][1]["content"]
+    assert sent[0]["type"] == "thinking" and sent[0]["signature"] == blocks[0]["signature"]
+
+
+def test_thinking_blocks_are_not_sent_to_chat_completions(emu: Emulator) -> None:
+    ai = AIMessage(content="x", additional_kwargs={"thinking_blocks": [{"type": "thinking"}]})
+    make(emu).invoke([HumanMessage("a"), ai, HumanMessage("b")])
+    assert "thinking_blocks" not in last_model_request(emu).json["messages"][1]
