@@ -76,7 +76,8 @@ def choose_target(quiet: bool = False) -> Target:
         from cf_aig.emulator import Emulator
 
         if _emulator is None:
-            _emulator = Emulator().start()
+            # A small delay between streamed events, so streaming is visible to a person.
+            _emulator = Emulator(stream_delay=0.005).start()
             atexit.register(_emulator.stop)
         os.environ["CLOUDFLARE_ACCOUNT_ID"] = _emulator.account_id
         os.environ["CLOUDFLARE_API_TOKEN"] = "emulator-token"
