@@ -893,3 +893,13 @@ def test_auth_and_method_on_new_routes(client: httpx.Client, cf_aig_emulator: Em
         r = httpx.post(cf_aig_emulator.account_url + path, json={})
         assert r.status_code == 401 and r.json()["errors"][0]["code"] == 10000
         assert client.get(path).status_code == 405
+
+
+@pytest.mark.parametrize(("path", "body"), ROUTES)
+def test_scripted_usage_override(client: httpx.Client, cf_aig_emulator: Emulator, path: str,
+                                 body: dict[str, Any]) -> None:
+    cf_aig_emulator.enqueue(Script(text="ok", usage={"prompt_tokens": 70, "completion_tokens": 5,
+                                                     "total_tokens": 75,
+                                                     "prompt_tokens_details": {}}))
+    usage = client.post(path, json=body).json()["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"]) == (70, 5)

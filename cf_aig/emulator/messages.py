@@ -442,7 +442,7 @@ def render(parsed: Parsed, gen: Generation, *, cache_creation: int = 0) -> dict[
         content.append({"type": "tool_use", "id": _tool_id(call["id"]), "name": call["name"],
                         "input": _input_of(call["arguments"])})
     prompt = int(gen.usage["prompt_tokens"])
-    read = int(gen.usage.get("prompt_tokens_details", {}).get("cached_tokens", 0))
+    read = int((gen.usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0))
     creation = min(cache_creation, prompt - read)
     return {
         "id": "msg_" + secrets.token_hex(12), "type": "message", "role": "assistant",

@@ -351,6 +351,8 @@ def render(parsed: Parsed, gen: Generation) -> dict[str, Any]:
                        "name": call["name"], "arguments": call["arguments"],
                        "status": "completed"})
     usage = gen.usage
+    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0))
+    reasoning = int((usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0))
     now = int(time.time())
     return {
         "id": "resp_" + _hex(), "object": "response", "created_at": now,
@@ -359,13 +361,10 @@ def render(parsed: Parsed, gen: Generation) -> dict[str, Any]:
         "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
         **parsed.echo, "output": output,
         "usage": {"input_tokens": usage["prompt_tokens"],
-                  "input_tokens_details": {
-                      "cached_tokens": usage["prompt_tokens_details"]["cached_tokens"],
-                      "cache_write_tokens": 0},
+                  "input_tokens_details": {"cached_tokens": cached,
+                                           "cache_write_tokens": 0},
                   "output_tokens": usage["completion_tokens"],
-                  "output_tokens_details": {
-                      "reasoning_tokens": usage["completion_tokens_details"]
-                      ["reasoning_tokens"]},
+                  "output_tokens_details": {"reasoning_tokens": reasoning},
                   "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
     }
 

@@ -414,7 +414,7 @@ class App:
         cache = "\0anthropic-prompt-cache" if parsed.cache_control else None
         gen = self._generate(call, parsed.canonical, parsed.model, think=parsed.think,
                              prompt_cache=cache)
-        read = gen.usage["prompt_tokens_details"]["cached_tokens"]
+        read = (gen.usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
         creation = gen.usage["prompt_tokens"] if cache and not read else 0
         message = messages.render(parsed, gen, cache_creation=creation)
         out = Outcome(parsed.model, tokens_in=gen.usage["prompt_tokens"],
