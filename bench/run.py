@@ -1,0 +1,528 @@
+"""Benchmark harness: every candidate against one fast local server, interleaved.
+
+    python bench/run.py            # full run (several minutes)
+    python bench/run.py --quick    # under 90 s: fewer repetitions, fewer subprocesses
+    python bench/run.py --only raw,ours   # candidates whose name or group contains a word
+
+Method (see bench/README.md):
+
+- The server (bench/server.py) runs in its own process; the harness in this one.
+- Rounds are interleaved: for each repetition, every candidate runs one batch of each
+  metric in turn (start rotated), and the table shows the median over repetitions.
+- invoke µs/call: sequential sync calls (after a warm-up), wall time / calls.
+- stream µs/chunk: sequential sync streams of 200 content chunks; per chunk =
+  (µs per stream - µs per invoke) / chunks, i.e. the cost that grows with the stream.
+- burst s: ``asyncio.gather`` of 1,000 ``ainvoke`` through one instance on one loop, after
+  one warm-up burst (so the pool is warm, the case the httpcore trap hits). ``conns``:
+  connections the server saw opened during the cold + warm bursts.
+- astream s: ``gather`` of 200 streams of 200 chunks each.
+- import ms: ``python -c "import X"`` in fresh subprocesses minus ``python -c "pass"``.
+- RSS MB: a fresh subprocess per candidate runs warm-up + 1,000-call burst and reports
+  ``ru_maxrss`` (peak resident set), and the RSS after imports + setup.
+- embeddings texts/s: 10,000 short texts, batches of 100, 8 in flight (async), and the
+  same batches sequentially (sync).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
+
+from candidates import CHUNKS, Candidate, Skip, all_candidates  # noqa: E402
+
+# Figures of the issue (2-core machine) used to scale absolute targets to this machine.
+ISSUE = {"httpx_call": 390.0, "httpx_chunk": 9.7, "aiohttp_burst": 0.52, "aiohttp_astream": 0.29}
+IMPORTS = [
+    ("httpx", "httpx"),
+    ("aiohttp", "aiohttp"),
+    ("langchain-core", "langchain_core.language_models"),
+    ("llama-index-core", "llama_index.core.llms"),
+    ("cf_aig", "cf_aig"),
+    ("cf_aig.client", "cf_aig.client"),
+    ("langchain_cf_aig", "langchain_cf_aig"),
+    ("llama_index_cf_aig", "llama_index_cf_aig"),
+    ("langchain-openai", "langchain_openai"),
+    ("langchain-cloudflare", "langchain_cloudflare"),
+    ("OpenAILike", "llama_index.llms.openai_like"),
+]
+
+
+# ------------------------------------------------------------------------- server
+
+
+class Server:
+    def __init__(self, chunks: int = CHUNKS) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "server.py"), "--port", "0", "--chunks", str(chunks)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            raise RuntimeError(f"server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._conn = http.client.HTTPConnection("127.0.0.1", self.port)
+
+    def stats(self) -> dict[str, int]:
+        self._conn.request("GET", "/__stats")
+        return json.loads(self._conn.getresponse().read())
+
+    def stop(self) -> None:
+        self._conn.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# ------------------------------------------------------------------------- measuring
+
+
+def timed(fn: Callable[[], Any], n: int) -> float:
+    """Seconds per call of ``fn`` over ``n`` calls."""
+    t = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t) / n
+
+
+class TooSlow(Exception):
+    pass
+
+
+async def burst(fn: Callable[[], Any], n: int, cap: float | None = None) -> float:
+    """Seconds for ``n`` concurrent calls; raises TooSlow after ``cap`` seconds."""
+    t = time.perf_counter()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(fn() for _ in range(n))), cap)
+    except asyncio.TimeoutError:
+        raise TooSlow(f"> {cap:g} s (stopped)") from None
+    return time.perf_counter() - t
+
+
+def median(xs: list[float]) -> float | None:
+    return statistics.median(xs) if xs else None
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.quick = args.quick
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.server = Server()
+        self.results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        self.notes: dict[str, str] = {}
+        self.cands: list[Candidate] = []
+        self.conns: dict[str, list[int]] = defaultdict(list)
+
+    def run_async(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def log(self, msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    def setup(self) -> None:
+        words = [w for w in (self.args.only or "").split(",") if w]
+        for cand in all_candidates():
+            if words and not any(w in cand.name or w == cand.group for w in words):
+                continue
+            try:
+                cand.setup(self.server.url)
+                self.check(cand)
+            except Skip as exc:
+                self.notes[cand.name] = f"skipped: {exc}"
+                self.log(f"skip {cand.name}: {exc}")
+                continue
+            except Exception as exc:
+                self.notes[cand.name] = f"skipped: setup/check failed: {type(exc).__name__}: {exc}"
+                self.log(f"skip {cand.name}: {type(exc).__name__}: {exc}")
+                continue
+            self.cands.append(cand)
+
+    def check(self, cand: Candidate) -> None:
+        """One call of each kind, and the stream length, before any timing."""
+        if cand.has("invoke"):
+            cand.invoke()
+        if cand.has("stream"):
+            n = cand.stream()
+            if n < CHUNKS:
+                raise RuntimeError(f"stream gave {n} chunks, expected >= {CHUNKS}")
+        if cand.has("ainvoke"):
+            self.run_async(cand.ainvoke())
+        if cand.has("astream"):
+            n = self.run_async(cand.astream())
+            if n < CHUNKS:
+                raise RuntimeError(f"astream gave {n} chunks, expected >= {CHUNKS}")
+
+    # ---- rounds ----------------------------------------------------------------------
+
+    def rotated(self, rep: int) -> list[Candidate]:
+        k = rep % len(self.cands) if self.cands else 0
+        return self.cands[k:] + self.cands[:k]
+
+    def sequential(self) -> None:
+        reps = 3 if self.quick else 5
+        calls = 150 if self.quick else 400
+        streams = 6 if self.quick else 15
+        for cand in self.cands:  # warm-up
+            if cand.has("invoke"):
+                timed(cand.invoke, 30)
+            if cand.has("stream"):
+                timed(cand.stream, 2)
+        for rep in range(reps):
+            self.log(f"sequential round {rep + 1}/{reps}")
+            for cand in self.rotated(rep):
+                r = self.results[cand.name]
+                gc.collect()
+                if cand.has("invoke"):
+                    r["invoke"].append(timed(cand.invoke, calls) * 1e6)
+                if cand.has("stream"):
+                    r["stream"].append(timed(cand.stream, streams) * 1e6)
+
+    def concurrent(self) -> None:
+        reps = 1 if self.quick else 3
+        cap = 6.0 if self.quick else 30.0
+        n_calls, n_streams = 1000, 200
+        slow: set[tuple[str, str]] = set()
+
+        def one(cand: Candidate, metric: str, fn: Any, n: int) -> None:
+            if (cand.name, metric) in slow:
+                return
+            gc.collect()
+            before = self.server.stats()["connections"]
+            try:
+                self.results[cand.name][metric].append(self.run_async(burst(fn, n, cap)))
+            except TooSlow as exc:
+                slow.add((cand.name, metric))
+                self.results[cand.name][metric].append(float("inf"))
+                self.notes[f"{cand.name} {metric}"] = f"{exc}; not repeated"
+            if metric.startswith("burst"):
+                self.conns[cand.name].append(self.server.stats()["connections"] - before)
+
+        for cand in self.cands:  # cold burst: warms the pool, counts connections
+            if cand.has("ainvoke"):
+                one(cand, "burst_cold", cand.ainvoke, n_calls)
+                if (cand.name, "burst_cold") in slow:
+                    slow.add((cand.name, "burst"))
+                    self.results[cand.name]["burst"].append(float("inf"))
+        for rep in range(reps):
+            self.log(f"concurrent round {rep + 1}/{reps}")
+            for cand in self.rotated(rep):
+                if cand.has("ainvoke"):
+                    one(cand, "burst", cand.ainvoke, n_calls)
+                if cand.has("astream"):
+                    one(cand, "astream", cand.astream, n_streams)
+
+    def embeddings(self) -> None:
+        texts = [f"short text number {i}" for i in range(10_000)]
+        reps = 1 if self.quick else 3
+        cands = [c for c in self.cands if c.has("aembed") or c.has("embed")]
+        for rep in range(reps):
+            self.log(f"embeddings round {rep + 1}/{reps}")
+            for cand in cands:
+                r = self.results[cand.name]
+                for kind in ("aembed", "embed"):
+                    if not cand.has(kind) or (kind == "embed" and self.quick and rep):
+                        continue
+                    gc.collect()
+                    t = time.perf_counter()
+                    try:
+                        out = getattr(cand, kind)(texts)
+                        if kind == "aembed":
+                            out = self.run_async(out)
+                    except Skip as exc:
+                        self.notes.setdefault(cand.name, f"{kind}: {exc}")
+                        continue
+                    dt = time.perf_counter() - t
+                    if len(out) != len(texts) or len(out[0]) != 768:
+                        raise RuntimeError(f"{cand.name} {kind}: wrong shape")
+                    r[kind].append(len(texts) / dt)
+
+    def imports(self) -> None:
+        reps = 3 if self.quick else 7
+        py = sys.executable
+
+        def once(code: str) -> float:
+            t = time.perf_counter()
+            subprocess.run([py, "-c", code], check=True)
+            return time.perf_counter() - t
+
+        available = []
+        for label, mod in IMPORTS:
+            try:
+                subprocess.run([py, "-c", f"import {mod}"], check=True, capture_output=True)
+                available.append((label, mod))
+            except subprocess.CalledProcessError:
+                self.notes[f"import {label}"] = "not importable"
+        for rep in range(reps):
+            self.log(f"imports round {rep + 1}/{reps}")
+            base = once("pass")
+            for label, mod in available:
+                self.results[f"import:{label}"]["import"].append((once(f"import {mod}") - base) * 1e3)
+
+    def rss(self) -> None:
+        wanted = (
+            {"raw httpx", "cf_aig core client", "ChatCloudflareAIGateway (ours)", "langchain-cloudflare"}
+            if self.quick
+            else None
+        )
+        for cand in self.cands:
+            if not cand.has("ainvoke") or (wanted is not None and cand.name not in wanted):
+                continue
+            self.log(f"rss {cand.name}")
+            out = subprocess.run(
+                [sys.executable, __file__, "--rss-child", cand.name, "--url", self.server.url],
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode:
+                self.notes[f"rss {cand.name}"] = out.stderr.strip().splitlines()[-1:]
+                continue
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            self.results[cand.name]["rss_peak"].append(data["peak_mb"])
+            self.results[cand.name]["rss_base"].append(data["base_mb"])
+
+    def close(self) -> None:
+        for cand in self.cands:
+            try:
+                cand.close()
+                self.run_async(cand.aclose())
+            except Exception:
+                pass
+        self.server.stop()
+        self.loop.close()
+
+
+def rss_child(name: str, url: str) -> None:
+    """Fresh process: import + set up one candidate, warm burst, measured burst."""
+    cand = next(c for c in all_candidates() if c.name == name)
+    cand.setup(url)
+    loop = asyncio.new_event_loop()
+    base = _rss_now()
+    loop.run_until_complete(burst(cand.ainvoke, 1000))
+    loop.run_until_complete(burst(cand.ainvoke, 1000))
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec from the forking parent.
+    print(json.dumps({"peak_mb": _status_mb("VmHWM"), "base_mb": base}))
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _rss_now() -> float:
+    return _status_mb("VmRSS")
+
+
+# ------------------------------------------------------------------------- report
+
+
+def fmt(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return "–"
+    if x == float("inf"):
+        return "stopped"
+    return f"{x:,.{digits}f}"
+
+
+def ratio(x: float | None, floor: float | None) -> str:
+    if x is None or not floor or x == float("inf"):
+        return ""
+    return f" ({x / floor:.2f}×)"
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from importlib.metadata import PackageNotFoundError, version
+
+    pkgs = []
+    for p in (
+        "httpx", "httpcore", "h11", "aiohttp", "httpx2", "httpx-aiohttp", "pydantic",
+        "langchain-core", "llama-index-core", "langchain-openai", "openai",
+        "langchain-cloudflare", "llama-index-llms-openai-like",
+    ):
+        try:
+            pkgs.append(f"{p} {version(p)}")
+        except PackageNotFoundError:
+            pass
+    return (
+        f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}; "
+        f"Python {platform.python_version()} on {platform.system()} {platform.release()}; "
+        + ", ".join(pkgs)
+    )
+
+
+def report(b: Bench) -> str:
+    R = {k: {m: median(v) for m, v in d.items()} for k, d in b.results.items()}
+
+    def get(name: str, metric: str) -> float | None:
+        return R.get(name, {}).get(metric)
+
+    per_chunk: dict[str, float | None] = {}
+    for cand in b.cands:
+        s, i = get(cand.name, "stream"), get(cand.name, "invoke")
+        per_chunk[cand.name] = (s - i) / CHUNKS if s is not None and i is not None else None
+
+    f_call = get("raw httpx", "invoke")
+    f_chunk = per_chunk.get("raw httpx")
+    f_burst = get("raw aiohttp", "burst")
+    f_astream = get("raw aiohttp", "astream")
+    f_emb = get("raw httpx", "aembed")
+    f_emb_sync = get("raw httpx", "embed")
+    lines = [
+        f"Machine: {machine()}",
+        "",
+        f"Mode: {'quick' if b.quick else 'full'}; medians of interleaved rounds; "
+        "ratios in parentheses are to the floor of the column "
+        "(raw httpx for invoke/stream, raw aiohttp for burst/astream, raw httpx for embeddings).",
+        "",
+        "| candidate | invoke µs/call | stream µs/chunk | 1000 ainvoke s (cold) | conns opened | "
+        "200×200 astream s | peak RSS MB (after setup) | embed texts/s async | sync |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cand in b.cands:
+        n = cand.name
+        conns = b.conns.get(n)
+        lines.append(
+            f"| {n} | {fmt(get(n, 'invoke'))}{ratio(get(n, 'invoke'), f_call)} "
+            f"| {fmt(per_chunk[n], 1)}{ratio(per_chunk[n], f_chunk)} "
+            f"| {fmt(get(n, 'burst'), 2)}{ratio(get(n, 'burst'), f_burst)} ({fmt(get(n, 'burst_cold'), 2)}) "
+            f"| {'–' if not conns else f'{conns[0]} cold, {max(conns[1:], default=0)} warm'} "
+            f"| {fmt(get(n, 'astream'), 2)}{ratio(get(n, 'astream'), f_astream)} "
+            f"| {fmt(get(n, 'rss_peak'))} ({fmt(get(n, 'rss_base'))}) "
+            f"| {fmt(get(n, 'aembed'))}{ratio(get(n, 'aembed'), f_emb)} "
+            f"| {fmt(get(n, 'embed'))}{ratio(get(n, 'embed'), f_emb_sync)} |"
+        )
+    lines += ["", "| import | ms (fresh process, minus bare interpreter) |", "|---|---|"]
+    for label, _ in IMPORTS:
+        v = get(f"import:{label}", "import")
+        if v is not None:
+            lines.append(f"| {label} | {fmt(v)} |")
+    if b.notes:
+        lines += ["", "Notes:"]
+        lines += [f"- {k}: {v}" for k, v in b.notes.items()]
+
+    # ---- targets
+    lines += ["", "## Targets", ""]
+    t: list[tuple[str, bool | None, str]] = []
+
+    def target(label: str, value: float | None, limit: float | None, unit: str, d: int = 0) -> None:
+        if value is None or limit is None:
+            t.append((label, None, "not measured"))
+        else:
+            t.append((label, value <= limit, f"{fmt(value, d)} {unit} ≤ {fmt(limit, d)} {unit}"))
+
+    lc, li, core = "ChatCloudflareAIGateway (ours)", "CloudflareAIGateway (ours, LlamaIndex)", "cf_aig core client"
+    lcc, lic = "langchain-core alone", "llama-index-core alone"
+    oai = "ChatOpenAI (langchain-openai)"
+    if f_call and get(lcc, "invoke"):
+        target("LangChain invoke ≤ raw httpx + langchain-core + 40 µs", get(lc, "invoke"), f_call + get(lcc, "invoke") + 40, "µs")  # type: ignore[operator]
+    if f_call and get(oai, "invoke") and get(lc, "invoke"):
+        ours_over = get(lc, "invoke") - f_call  # type: ignore[operator]
+        theirs_over = get(oai, "invoke") - f_call  # type: ignore[operator]
+        target("LangChain invoke overhead over raw httpx ≤ ½ ChatOpenAI's", ours_over, theirs_over / 2, "µs")
+    if f_chunk:
+        target("LangChain stream ≤ 22 µs/chunk (scaled: ×raw httpx chunk/9.7)", per_chunk.get(lc), 22 * f_chunk / ISSUE["httpx_chunk"], "µs", 1)
+    if f_call and get(lic, "invoke"):
+        target("LlamaIndex chat ≤ raw httpx + llama-index-core + 40 µs", get(li, "invoke"), f_call + get(lic, "invoke") + 40, "µs")  # type: ignore[operator]
+    if f_chunk:
+        target("LlamaIndex stream ≤ 30 µs/chunk (scaled)", per_chunk.get(li), 30 * f_chunk / ISSUE["httpx_chunk"], "µs", 1)
+    if f_call:
+        target("core Client per call ≤ 1.1× raw httpx", get(core, "invoke"), 1.1 * f_call, "µs")
+    if f_chunk:
+        target("core Client per chunk ≤ 1.1× raw httpx", per_chunk.get(core), 1.1 * f_chunk, "µs", 1)
+    for name in (lc, li, core):
+        if f_burst:
+            target(f"{name}: 1000 concurrent ainvoke, warm keep-alive pool ≤ 1.0 s (scaled: ×aiohttp/0.52)", get(name, "burst"), 1.0 * f_burst / ISSUE["aiohttp_burst"], "s", 2)
+        target(f"{name}: 1000 concurrent ainvoke ≤ 1.0 s absolute", get(name, "burst"), 1.0, "s", 2)
+        c = b.conns.get(name)
+        target(f"{name}: connections opened for 1000 concurrent (cold + warm) ≤ 100", float(sum(c)) if c else None, 100, "")
+        if f_astream:
+            target(f"{name}: 200×200 astream ≤ 1.0 s (scaled: ×aiohttp/0.29)", get(name, "astream"), 1.0 * f_astream / ISSUE["aiohttp_astream"], "s", 2)
+        target(f"{name}: 200×200 astream ≤ 1.0 s absolute", get(name, "astream"), 1.0, "s", 2)
+    imp = lambda k: get(f"import:{k}", "import")  # noqa: E731
+    if imp("langchain-core") is not None:
+        target("import langchain_cf_aig ≤ langchain_core.language_models + 60 ms", imp("langchain_cf_aig"), imp("langchain-core") + 60, "ms")  # type: ignore[operator]
+    if imp("llama-index-core") is not None:
+        target("import llama_index_cf_aig ≤ llama_index.core.llms + 60 ms", imp("llama_index_cf_aig"), imp("llama-index-core") + 60, "ms")  # type: ignore[operator]
+    target("import cf_aig ≤ 120 ms", imp("cf_aig"), 120, "ms")
+    target("import cf_aig.client ≤ 120 ms (what a first call needs)", imp("cf_aig.client"), 120, "ms")
+    target("peak RSS, 1000-call burst: ours (LangChain) ≤ langchain-cloudflare", get(lc, "rss_peak"), get("langchain-cloudflare", "rss_peak"), "MB")
+    if f_emb:
+        v = get(lc, "aembed")
+        t.append(("Embeddings (LangChain, async) texts/s vs raw httpx (report only)", None if v is None else True, f"{fmt(v)} vs {fmt(f_emb)} = {v / f_emb:.2f}×" if v else "not measured"))
+
+    lines += ["| target | result | measured |", "|---|---|---|"]
+    for label, ok, detail in t:
+        lines.append(f"| {label} | {'–' if ok is None else ('PASS' if ok else 'FAIL')} | {detail} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="short run (< 90 s)")
+    parser.add_argument("--only", help="comma-separated words: candidate name parts or groups")
+    parser.add_argument("--skip", default="", help="comma list of phases: seq,conc,embed,import,rss")
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        rss_child(args.rss_child, args.url)
+        return
+    skip = set(args.skip.split(","))
+    started = time.perf_counter()
+    b = Bench(args)
+    try:
+        b.setup()
+        if "seq" not in skip:
+            b.sequential()
+        if "conc" not in skip:
+            b.concurrent()
+        if "embed" not in skip:
+            b.embeddings()
+        if "rss" not in skip:
+            b.rss()
+        if "import" not in skip:
+            b.imports()
+    finally:
+        b.close()
+    text = report(b) + f"\n\nTotal run time: {time.perf_counter() - started:.0f} s\n"
+    print(text)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
