@@ -104,6 +104,7 @@ class _ChatSuite(ChatModelIntegrationTests):
         "in San Francisco?' does not name get_weather and tool_choice is not forced",
         strict=False,
     )
+    @pytest.mark.parametrize("model", [{}, {"output_version": "v1"}], indirect=True)
     def test_agent_loop(self, model: BaseChatModel) -> None:
         super().test_agent_loop(model)
 

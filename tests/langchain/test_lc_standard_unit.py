@@ -32,7 +32,7 @@ _ENV = (
 SERDES_XFAIL = (
     "langchain-core 1.8 load(allowed_objects='all') admits only classes listed in "
     "langchain_core.load.mapping, so no third-party class can round-trip in this test "
-    "(the dump itself matches the snapshot; test_lc_chat_units.py round-trips it with an "
+    "(the dump itself matches the snapshot; test_lc_convert.py round-trips it with an "
     "explicit allowlist)"
 )
 
@@ -115,3 +115,8 @@ class TestEmbeddingsUnit(EmbeddingsUnitTests):
     @property
     def embedding_model_params(self) -> dict[str, Any]:
         return {"model": "@cf/baai/bge-base-en-v1.5", **_PARAMS}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        env, _, expected = _ENV
+        return env, {"model": "@cf/baai/bge-base-en-v1.5"}, expected
