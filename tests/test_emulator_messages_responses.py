@@ -903,3 +903,23 @@ def test_scripted_usage_override(client: httpx.Client, cf_aig_emulator: Emulator
                                                      "prompt_tokens_details": {}}))
     usage = client.post(path, json=body).json()["usage"]
     assert (usage["input_tokens"], usage["output_tokens"]) == (70, 5)
+
+
+def test_official_openai_sdk_reads_responses(cf_aig_emulator: Emulator) -> None:
+    """The OpenAI SDK's typed models and stream helper accept the emulator's wire."""
+    openai = pytest.importorskip("openai")
+    sdk = openai.OpenAI(api_key="test", base_url=cf_aig_emulator.account_url + "/ai/v1",
+                        max_retries=0)
+    r = sdk.responses.create(model=GPT, input=ASK, tools=R_TOOLS, reasoning={"effort": "low"})
+    assert [o.type for o in r.output] == ["reasoning", "function_call"]
+    assert json.loads(r.output[1].arguments) == {"city": "Paris", "days": 3}
+    assert r.usage.output_tokens_details.reasoning_tokens > 0
+    with sdk.responses.stream(model=GPT, input="hello there Paris",
+                              reasoning={"effort": "low"}) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert "Paris" in final.output_text
+    with pytest.raises(openai.BadRequestError):
+        sdk.responses.create(model=GPT, input="x", previous_response_id="resp_unknown")
+    sdk.close()
