@@ -154,6 +154,10 @@ class TestResponsesApi(_ChatSuite):
 
     api = "responses"
 
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
+
     @pytest.mark.xfail(
         reason="the Responses API has no stop sequences; the core refuses `stop` on "
         "api='responses' rather than silently dropping it",
@@ -169,6 +173,10 @@ class TestMessagesApi(_ChatSuite):
     model_name = "anthropic/claude-sonnet-4.5"
     api = "messages"
     override = "anthropic/claude-haiku-4.5"
+
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
 
     @property
     def supported_usage_metadata_details(self) -> dict[str, Any]:
