@@ -127,20 +127,31 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     model: str = Field(alias="model_name")
     """Model id, e.g. ``openai/gpt-5.5`` or ``@cf/moonshotai/kimi-k2.6``."""
     api: Api = "chat_completions"
-    """Endpoint: ``chat_completions`` (``/ai/v1/chat/completions``) or ``run`` (``/ai/run``)."""
+    """Endpoint: ``chat_completions`` (``/ai/v1/chat/completions``), ``run`` (Workers AI
+    ``/ai/run``), ``messages`` (``/ai/v1/messages``) or ``responses`` (``/ai/v1/responses``)."""
 
     temperature: float | None = None
+    """Sampling temperature."""
     max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
     """Output token limit (sent as ``max_completion_tokens`` to OpenAI models)."""
     top_p: float | None = None
+    """Nucleus sampling mass."""
     stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    """Stop sequences."""
     seed: int | None = None
+    """Sampling seed."""
     frequency_penalty: float | None = None
+    """Penalty for frequent tokens."""
     presence_penalty: float | None = None
+    """Penalty for tokens already present."""
     reasoning_effort: str | None = None
+    """Reasoning effort (``low``/``medium``/``high``) for reasoning models."""
     n: int | None = None
+    """Number of choices (invoke only)."""
     logprobs: bool | None = None
+    """Return token log-probabilities."""
     top_logprobs: int | None = None
+    """Alternatives per token when ``logprobs`` is on."""
 
     streaming: bool = False
     """Use the streaming endpoint for ``invoke`` too."""
