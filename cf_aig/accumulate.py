@@ -51,7 +51,16 @@ class _ChoiceState:
 
 def merge_tool_call_delta(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:
     """Fold one streamed tool-call fragment into ``calls`` (keyed by index)."""
-    index = delta.get("index", 0)
+    index = delta.get("index")
+    if index is None:  # no index: place by id, else continue the last call
+        cid = delta.get("id")
+        known = [i for i, c in calls.items() if cid and c["id"] == cid]
+        if known:
+            index = known[0]
+        elif cid or not calls:
+            index = max(calls, default=-1) + 1
+        else:
+            index = max(calls)
     call = calls.get(index)
     if call is None:
         call = calls[index] = {"id": None, "name": None, "arguments": []}

@@ -49,6 +49,18 @@ def check_error(obj: Any, status: int | None = None) -> None:
         raise error_from_body(code if isinstance(code, int) else status, obj)
 
 
+_HISTORY_EXTRAS = ("reasoning_content", "thinking_blocks")
+
+
+def strip_history_extras(messages: list[Any]) -> list[Any]:
+    """Drop reasoning kept on assistant turns for round trips (``reasoning_content``,
+    ``thinking_blocks``): OpenAI-style endpoints reject unknown message fields."""
+    if not any(isinstance(m, dict) and (m.keys() & _HISTORY_EXTRAS) for m in messages):
+        return messages
+    return [{k: v for k, v in m.items() if k not in _HISTORY_EXTRAS}
+            if isinstance(m, dict) else m for m in messages]
+
+
 def normalize_message(message: dict[str, Any]) -> None:
     """In place: ``reasoning`` → ``reasoning_content``; tool-call ids and string args."""
     if "reasoning" in message and not message.get("reasoning_content"):
@@ -315,6 +327,7 @@ class ChatCompletionsDialect:
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = dict(request)
+        body["messages"] = strip_history_extras(body.get("messages") or [])
         if stream:
             body["stream"] = True
             opts = dict(body.get("stream_options") or {})

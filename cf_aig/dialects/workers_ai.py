@@ -24,7 +24,13 @@ from typing import Any
 from ..errors import ConfigurationError, ResponseDecodeError
 from ..profiles import get_profile, is_workers_ai
 from ..types import Api, ChatCompletion, ChatRequest
-from .chat import ChunkStream, check_error, normalize_completion, normalize_tool_call
+from .chat import (
+    ChunkStream,
+    check_error,
+    normalize_completion,
+    normalize_tool_call,
+    strip_history_extras,
+)
 
 # Fields classic text-generation models accept (reference §4.2.2).
 _CLASSIC_FIELDS = frozenset(
@@ -90,7 +96,8 @@ def _classic_body(request: ChatRequest, model: str) -> dict[str, Any]:
         body[key] = value
     if request.get("tool_choice") == "none":
         body.pop("tools", None)
-    body["messages"] = [_classic_message(m, model) for m in request.get("messages", [])]
+    body["messages"] = [_classic_message(m, model)
+                        for m in strip_history_extras(request.get("messages", []))]
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         schema = fmt.get("json_schema") or {}
@@ -109,7 +116,7 @@ def _classic_message(message: Any, model: str) -> dict[str, Any]:
 def _chat_body(request: ChatRequest) -> dict[str, Any]:
     body: dict[str, Any] = {k: v for k, v in request.items() if k != "model"}
     messages = []
-    for m in body.get("messages", []):
+    for m in strip_history_extras(body.get("messages", [])):
         if m.get("role") == "assistant" and m.get("content") is None:
             m = dict(m, content="")  # Workers AI rejects null content
         messages.append(m)

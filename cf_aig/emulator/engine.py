@@ -143,9 +143,10 @@ def _mentions(name: str, text: str) -> bool:
 class _Filler:
     """Builds a JSON instance for a schema from the prompt's numbers and words."""
 
-    def __init__(self, prompt: str, root: Mapping[str, Any], avoid: set[str]) -> None:
+    def __init__(self, prompt: str, root: Mapping[str, Any], avoid: set[str],
+                 nums: Iterator[int | float] | None = None) -> None:
         self.root = root
-        self._nums: Iterator[int | float] = iter(numbers(prompt))
+        self._nums: Iterator[int | float] = nums if nums is not None else iter(numbers(prompt))
         caps = [w for i, w in enumerate(_WORD.findall(prompt)) if i and w[:1].isupper()]
         words = caps + keywords(prompt, 20)
         self.words = [w for w in dict.fromkeys(words) if w.lower() not in avoid] or ["example"]
@@ -251,9 +252,14 @@ class _Filler:
         return text
 
 
-def instance_for(schema: Mapping[str, Any], prompt: str, avoid: set[str] | None = None) -> Any:
-    """A JSON value valid for ``schema`` (common keywords), filled from ``prompt``."""
-    return _Filler(prompt, schema, avoid or set()).value(schema)
+def instance_for(schema: Mapping[str, Any], prompt: str, avoid: set[str] | None = None,
+                 nums: Iterator[int | float] | None = None) -> Any:
+    """A JSON value valid for ``schema`` (common keywords), filled from ``prompt``.
+
+    ``nums``: a shared iterator over the prompt's numbers, so parallel tool calls in one
+    turn take successive numbers ("add 4 and 5, multiply 6 by 7").
+    """
+    return _Filler(prompt, schema, avoid or set(), nums).value(schema)
 
 
 def new_call_id() -> str:
@@ -353,8 +359,9 @@ def _turn(req: Mapping[str, Any], think: bool) -> Turn:
     if chosen:
         avoid = {w.lower() for name, _ in tool_specs(req.get("tools")) for w in
                  [name, *name.split("_")]}
+        nums = iter(numbers(prompt))
         calls = [{"id": new_call_id(), "name": name,
-                  "arguments": json.dumps(instance_for(params, prompt, avoid))}
+                  "arguments": json.dumps(instance_for(params, prompt, avoid, nums))}
                  for name, params in chosen]
         return Turn(None, reasoning, calls, "tool_calls")
     fmt = req.get("response_format")

@@ -223,3 +223,24 @@ def test_workers_ai_request_shapes() -> None:
     with pytest.raises(ConfigurationError, match="text only"):
         d.build({"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "messages": [{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "data:,"}}]}]}, stream=False)
+
+
+def test_reasoning_history_is_not_sent_to_openai_style_endpoints() -> None:
+    history = [{"role": "user", "content": "q"},
+               {"role": "assistant", "content": "a", "reasoning_content": "r",
+                "thinking_blocks": [{"type": "thinking", "thinking": "r", "signature": "s"}]}]
+    for api, model in (("chat_completions", "openai/gpt-5.5"), ("run", "@cf/moonshotai/kimi-k2.6"),
+                       ("run", "@cf/meta/llama-3.1-8b-instruct")):
+        body = get_dialect(api).build({"model": model, "messages": history}, stream=False)
+        assert body["messages"][1] == {"role": "assistant", "content": "a"}
+    assert history[1]["reasoning_content"] == "r"  # the caller's list is not changed
+
+
+def test_accumulator_places_fragments_without_index_by_id() -> None:
+    acc = ChunkAccumulator()
+    for tc in ({"id": "a", "function": {"name": "f", "arguments": "{"}},
+               {"id": "b", "function": {"name": "g", "arguments": "{}"}},
+               {"id": "a", "function": {"arguments": "}"}}):
+        acc.add({"choices": [{"index": 0, "delta": {"tool_calls": [tc]}}]})  # type: ignore[list-item]
+    calls = acc.completion()["choices"][0]["message"]["tool_calls"]
+    assert [(c["id"], c["function"]["arguments"]) for c in calls] == [("a", "{}"), ("b", "{}")]
