@@ -1,6 +1,6 @@
 """Project tasks that work on a fresh machine with only Python 3.10+ and pip.
 
-    python tasks.py demo   # the main job: a real chain through the gateway (emulator w/o creds)
+    python tasks.py demo   # main job: RAG, agents, streaming in both frameworks (emulator w/o creds)
     python tasks.py test      # the test suite
     python tasks.py lint      # ruff + mypy
     python tasks.py bench     # benchmarks (add --quick)
@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     ensure_env()
     if task == "demo":
-        return run("-m", "cf_aig", "demo", *rest)
+        return run("notebooks/demo.py", *rest)
     if task == "test":
         return run("-m", "pytest", *rest)
     if task == "lint":
