@@ -3,9 +3,12 @@
 Request (canonical Chat Completions → Messages):
 
 - ``system``/``developer`` messages, wherever they stand, are hoisted into one ``system``
-  **string** (joined with blank lines): Cloudflare rejects system arrays on some routes.
-  Only when a system text part carries ``cache_control`` is ``system`` sent as a list of
-  text blocks, since a string cannot carry a cache breakpoint.
+  **string** (joined with blank lines): Cloudflare's Messages schema declares ``system``
+  a string and rejected arrays (reference §4.5), so a ``cache_control`` on a system part
+  (which a string cannot carry) is a ``ConfigurationError`` naming the alternative: put
+  the breakpoint on the first user content block.
+- Refused before sending, as Anthropic would refuse them: ``temperature`` above 1, and
+  thinking (``reasoning_effort``) together with a forced tool choice.
 - Content parts: ``text``; ``image_url`` (``data:`` URL → base64 source, http(s) → url
   source); ``file`` with a PDF (or plain-text) data URL → ``document`` block. Native
   ``image``/``document`` blocks pass through. ``cache_control`` on parts is kept.
@@ -144,7 +147,7 @@ def _text_of(content: Any, where: str) -> str:
     return "".join(out)
 
 
-def _system(messages: list[Any]) -> str | list[dict[str, Any]] | None:
+def _system(messages: list[Any]) -> str | None:
     blocks: list[dict[str, Any]] = []
     for i, m in enumerate(messages):
         content = m.get("content")
@@ -160,11 +163,15 @@ def _system(messages: list[Any]) -> str | list[dict[str, Any]] | None:
                 blocks.append(block)
         elif content:
             blocks.append({"type": "text", "text": str(content)})
-    blocks = [b for b in blocks if b["text"] or b.get("cache_control")]
+    if any("cache_control" in b for b in blocks):
+        raise ConfigurationError(
+            "cache_control on a system message cannot be sent to /ai/v1/messages: Cloudflare "
+            "takes 'system' as a string. Put cache_control on the first user content block "
+            "instead (everything before a breakpoint is cached)."
+        )
+    blocks = [b for b in blocks if b["text"]]
     if not blocks:
         return None
-    if any("cache_control" in b for b in blocks):
-        return blocks
     return "\n\n".join(b["text"] for b in blocks)
 
 
@@ -446,6 +453,11 @@ def build_messages_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]
         if choice.get("type") != "none":
             choice["disable_parallel_tool_use"] = True
     if choice is not None:
+        if thinking is not None and choice.get("type") in ("any", "tool"):
+            raise ConfigurationError(
+                "Anthropic does not allow thinking (reasoning_effort/thinking) together with a "
+                f"forced tool choice ({req['tool_choice']!r}); drop one of the two"
+            )
         body["tool_choice"] = choice
 
     stop = req.get("stop")
@@ -453,7 +465,13 @@ def build_messages_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]
         body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
     for key in ("temperature", "top_p"):
         if key in req:
-            body[key] = req[key]
+            value = req[key]
+            if isinstance(value, (int, float)) and not 0 <= value <= 1:
+                raise ConfigurationError(
+                    f"{key} must be from 0 to 1 on /ai/v1/messages (Anthropic's range), "
+                    f"got {value}"
+                )
+            body[key] = value
 
     metadata = dict(req.get("metadata") or {})
     extra = sorted(set(metadata) - {"user_id"})

@@ -316,6 +316,9 @@ def _text_format(fmt: Any) -> dict[str, Any] | None:
     raise ConfigurationError(f"response_format type {kind!r} is not supported on responses")
 
 
+_MIN_OUTPUT_TOKENS = 16
+
+
 def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """The ``/ai/v1/responses`` body for a canonical request (see the module docstring)."""
     req: dict[str, Any] = {k: v for k, v in request.items() if v is not None}
@@ -368,6 +371,11 @@ def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any
 
     limit = req.get("max_completion_tokens", req.get("max_tokens", req.get("max_output_tokens")))
     if limit is not None:
+        if isinstance(limit, int) and limit < _MIN_OUTPUT_TOKENS:
+            raise ConfigurationError(
+                f"max_tokens must be at least {_MIN_OUTPUT_TOKENS} on /ai/v1/responses "
+                f"(max_output_tokens minimum), got {limit}"
+            )
         body["max_output_tokens"] = limit
     for key in sorted(_PASSTHROUGH):
         if key in req:

@@ -477,52 +477,21 @@ def test_messages_streamed_prompt_cache_usage(client: Client) -> None:
     assert usage["prompt_tokens"] == 6 and usage["prompt_tokens_details"]["cached_tokens"] == 6
 
 
-# --- known dialect gaps (strict xfails: they start passing when the dialect is fixed) ----
+# --- bodies the provider would refuse are refused before sending -------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "anthropic dialect sends `system` as an array of text blocks when a system part carries "
-    "cache_control; Cloudflare's Messages schema declares `system: string` and rejected "
-    "arrays in T1/T2 (reference §4.5), so the emulator answers 400/7003"))
-def test_messages_system_cache_control_is_accepted(client: Client) -> None:
-    system = {"role": "system", "content": [{"type": "text", "text": "Be terse.",
-                                             "cache_control": {"type": "ephemeral"}}]}
-    assert client.chat(req("messages", [system, *HELLO]), api="messages").text
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "anthropic dialect combines reasoning_effort (thinking enabled) with a forced "
-    "tool_choice ('required' -> {type: any}); Anthropic rejects that pair with 400 "
-    "'Thinking may not be enabled when tool_choice forces tool use.' The dialect should "
-    "refuse it before sending (ConfigurationError) or drop one of the two"))
-def test_messages_forced_tool_with_thinking_is_not_sent_as_is(client: Client,
-                                                              cf_aig_emulator: Emulator) -> None:
-    request = req("messages", tools=[WEATHER_TOOL], tool_choice="required",
-                  reasoning_effort="low")
-    try:
-        client.chat(request, api="messages")
-    except ConfigurationError:
-        assert model_calls(cf_aig_emulator) == []
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "responses dialect passes max_tokens < 16 through as max_output_tokens; OpenAI rejects "
-    "it (400 integer_below_min_value, 'Expected a value >= 16'). The dialect should refuse "
-    "it before sending (ConfigurationError) or raise it to the minimum"))
-def test_responses_small_max_tokens_is_not_sent_as_is(client: Client,
-                                                      cf_aig_emulator: Emulator) -> None:
-    try:
-        client.chat(req("responses", max_tokens=5), api="responses")
-    except ConfigurationError:
-        assert model_calls(cf_aig_emulator) == []
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "anthropic dialect passes a canonical (OpenAI-range 0..2) temperature above 1 through; "
-    "Anthropic accepts 0..1 only, so the call fails with 400 after the round trip instead "
-    "of a ConfigurationError before sending"))
-def test_messages_temperature_above_one_is_not_sent_as_is(client: Client,
-                                                          cf_aig_emulator: Emulator) -> None:
-    try:
-        client.chat(req("messages", temperature=1.5), api="messages")
-    except ConfigurationError:
-        assert model_calls(cf_aig_emulator) == []
+@pytest.mark.parametrize(("api", "extra", "match"), [
+    ("messages", {"messages": [{"role": "system", "content": [
+        {"type": "text", "text": "Be terse.", "cache_control": {"type": "ephemeral"}}]},
+        *HELLO]}, "cache_control"),
+    ("messages", {"tools": [WEATHER_TOOL], "tool_choice": "required",
+                  "reasoning_effort": "low"}, "forced tool"),
+    ("messages", {"temperature": 1.5}, "temperature"),
+    ("responses", {"max_tokens": 5}, "16"),
+])
+def test_refused_before_sending(client: Client, cf_aig_emulator: Emulator, api: str,
+                                extra: dict, match: str) -> None:
+    request = req(api)
+    request.update(extra)
+    with pytest.raises(ConfigurationError, match=match):
+        client.chat(request, api=api)  # type: ignore[arg-type]
+    assert model_calls(cf_aig_emulator) == []

@@ -157,25 +157,12 @@ def test_system_messages_joined_as_string() -> None:
     _check_wire(body)
 
 
-def test_system_with_cache_control_becomes_blocks() -> None:
+def test_system_with_cache_control_is_refused_with_the_alternative() -> None:
     cc = {"type": "ephemeral"}
-    body = ANTHROPIC.build(
-        req(
-            messages=[
-                {
-                    "role": "system",
-                    "content": [{"type": "text", "text": "Long", "cache_control": cc}],
-                },
-                {"role": "system", "content": "Short"},
-                {"role": "user", "content": "Hi"},
-            ]
-        ),
-        stream=False,
-    )
-    assert body["system"] == [
-        {"type": "text", "text": "Long", "cache_control": cc},
-        {"type": "text", "text": "Short"},
-    ]
+    with pytest.raises(ConfigurationError, match="first user content block"):
+        ANTHROPIC.build(req(messages=[
+            {"role": "system", "content": [{"type": "text", "text": "Long", "cache_control": cc}]},
+            {"role": "user", "content": "Hi"}]), stream=False)
 
 
 def test_content_blocks() -> None:
