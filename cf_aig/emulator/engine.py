@@ -14,6 +14,7 @@ own wire format (see ``wire.py``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import secrets
@@ -22,7 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _NUM = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_WORD = re.compile(r"[^\W\d_][\w'-]*")  # any script: Latin, CJK, accented...
+_QUOTED = re.compile(r"(?:^|(?<=[\s(\[{:,]))['\"\u201c\u2018]([^'\"\u201d\u2019\n]{1,80})"
+                     r"['\"\u201d\u2019](?=$|[\s).,;:!?\]}])")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_GENERIC_PARTS = frozenset({"get", "set", "fetch", "create", "make", "find", "search", "lookup",
+                            "look", "run", "call", "use", "tool", "list", "query", "read",
+                            "write", "update", "delete", "func", "function", "info", "data"})
 _STOP_WORDS = (
     "a an the and or but if of to in on at by for with from about into over is are was were be "
     "been being do does did have has had what which who whom whose when where why how can could "
@@ -140,6 +147,20 @@ def _mentions(name: str, text: str) -> bool:
     return name.lower() in low or name.lower().replace("_", " ") in low
 
 
+def quoted(text: str) -> list[str]:
+    """Substrings the prompt puts in quotes ('...', "...", curly quotes), in order."""
+    return [q.strip() for q in _QUOTED.findall(text) if q.strip()]
+
+
+def _about(name: str, text: str) -> bool:
+    """The prompt is about the tool: a distinctive part of its name appears as a word
+    (``get_weather`` for "What is the weather in Paris?")."""
+    parts = re.split(r"[_\-\s]+|(?<=[a-z])(?=[A-Z])", name)
+    words = {w.lower() for w in _WORD.findall(text)}
+    return any(len(p) >= 4 and p.lower() not in _GENERIC_PARTS and p.lower() in words
+               for p in parts)
+
+
 class _Filler:
     """Builds a JSON instance for a schema from the prompt's numbers and words."""
 
@@ -148,7 +169,7 @@ class _Filler:
         self.root = root
         self._nums: Iterator[int | float] = nums if nums is not None else iter(numbers(prompt))
         caps = [w for i, w in enumerate(_WORD.findall(prompt)) if i and w[:1].isupper()]
-        words = caps + keywords(prompt, 20)
+        words = quoted(prompt) + caps + keywords(prompt, 20)
         self.words = [w for w in dict.fromkeys(words) if w.lower() not in avoid] or ["example"]
         self._wi = 0
 
@@ -319,6 +340,8 @@ def _choose_tools(req: Mapping[str, Any], prompt: str) -> list[tuple[str, dict[s
         if choice.get("type") == "none":
             return []
     picked = [s for s in specs if _mentions(s[0], prompt)]
+    if not picked:
+        picked = [s for s in specs if _about(s[0], prompt)]
     if not picked and forced_any:
         picked = specs[:1]
     if req.get("parallel_tool_calls") is False:
@@ -359,7 +382,7 @@ def _turn(req: Mapping[str, Any], think: bool) -> Turn:
     if chosen:
         avoid = {w.lower() for name, _ in tool_specs(req.get("tools")) for w in
                  [name, *name.split("_")]}
-        nums = iter(numbers(prompt))
+        nums = itertools.cycle(numbers(prompt))  # successive numbers, reused when exhausted
         calls = [{"id": new_call_id(), "name": name,
                   "arguments": json.dumps(instance_for(params, prompt, avoid, nums))}
                  for name, params in chosen]
@@ -371,8 +394,13 @@ def _turn(req: Mapping[str, Any], think: bool) -> Turn:
         value = instance_for(schema if isinstance(schema, Mapping) else {}, prompt)
         return Turn(json.dumps(value), reasoning, json_value=value, is_json=True)
     if isinstance(fmt, Mapping) and fmt.get("type") == "json_object":
-        value = {"answer": reply_for(prompt), "keywords": keywords(prompt, 5)}
-        return Turn(json.dumps(value), reasoning, json_value=value, is_json=True)
+        keys = [q for q in quoted(prompt) if _IDENT.fullmatch(q)]
+        if keys:  # "... as JSON with 'setup' and 'punchline' keys"
+            words = keywords(prompt, 8) or ["example"]
+            obj: Any = {k: f"{k} about {' '.join(words[:4])}" for k in dict.fromkeys(keys)}
+        else:
+            obj = {"answer": reply_for(prompt), "keywords": keywords(prompt, 5)}
+        return Turn(json.dumps(obj), reasoning, json_value=obj, is_json=True)
     text, finish = _clip(reply_for(prompt), req)
     return Turn(text, reasoning, finish_reason=finish)
 
