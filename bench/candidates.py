@@ -360,8 +360,9 @@ class CoreClient(Candidate):
 
     def __init__(self, http: str = "default") -> None:
         self.http = http
-        if http != "default":
+        if http != "default":  # the sync path does not change: async metrics only
             self.name = f"cf_aig core ({http})"
+            self.invoke = self.stream = self.embed = None  # type: ignore[assignment]
 
     def setup(self, url: str) -> None:
         super().setup(url)
@@ -409,6 +410,10 @@ def make_async_http(kind: str) -> Any:
     import httpx
 
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30)
+    if kind == "lean pool":
+        from leanpool import lean_client
+
+        return lean_client(timeout=120)
     if kind == "httpx2":
         import httpx2
 
@@ -416,8 +421,7 @@ def make_async_http(kind: str) -> Any:
             limits=httpx2.Limits(max_connections=100, max_keepalive_connections=100), timeout=120
         )
     if kind == "httpx-aiohttp":
-        from httpx_aiohttp import HttpxAiohttpClient
-
+        HttpxAiohttpClient = _need("httpx_aiohttp", "httpx-aiohttp").HttpxAiohttpClient
         return HttpxAiohttpClient(timeout=120)
     raise ValueError(kind)
 
@@ -428,13 +432,22 @@ class LangChainOurs(Candidate):
     name = "ChatCloudflareAIGateway (ours)"
     group = "ours"
 
+    def __init__(self, http: str = "default") -> None:
+        self.http = http
+        if http != "default":  # the sync path does not change: async metrics only
+            self.name = f"ChatCloudflareAIGateway ({http})"
+            self.invoke = self.stream = self.embed = None  # type: ignore[assignment]
+
     def setup(self, url: str) -> None:
         super().setup(url)
         mod = _need("langchain_cf_aig", "-e . (the adapter has not landed yet?)")
         from langchain_core.messages import HumanMessage
 
-        kw = {"account_id": ACCOUNT, "api_token": TOKEN, "base_url": self.base}
+        kw: dict[str, Any] = {"account_id": ACCOUNT, "api_token": TOKEN, "base_url": self.base}
+        if self.http != "default":
+            kw["http_async_client"] = make_async_http(self.http)
         self.model = mod.ChatCloudflareAIGateway(model=MODEL, **kw)
+        kw.pop("http_async_client", None)
         self.messages = [HumanMessage("hi")]
         self.embeddings = None
         if hasattr(mod, "CloudflareAIGatewayEmbeddings"):
@@ -472,13 +485,22 @@ class LlamaIndexOurs(Candidate):
     name = "CloudflareAIGateway (ours, LlamaIndex)"
     group = "ours"
 
+    def __init__(self, http: str = "default") -> None:
+        self.http = http
+        if http != "default":  # the sync path does not change: async metrics only
+            self.name = f"CloudflareAIGateway (LlamaIndex, {http})"
+            self.invoke = self.stream = self.embed = None  # type: ignore[assignment]
+
     def setup(self, url: str) -> None:
         super().setup(url)
         mod = _need("llama_index_cf_aig", "-e . (the adapter has not landed yet?)")
         from llama_index.core.base.llms.types import ChatMessage
 
-        kw = {"account_id": ACCOUNT, "api_token": TOKEN, "base_url": self.base}
+        kw: dict[str, Any] = {"account_id": ACCOUNT, "api_token": TOKEN, "base_url": self.base}
+        if self.http != "default":
+            kw["async_http_client"] = make_async_http(self.http)
         self.llm = mod.CloudflareAIGateway(model=MODEL, **kw)
+        kw.pop("async_http_client", None)
         self.messages = [ChatMessage(role="user", content="hi")]
         self.embedding = None
         if hasattr(mod, "CloudflareAIGatewayEmbedding"):
@@ -614,8 +636,14 @@ def all_candidates() -> list[Candidate]:
         LangChainCore(),
         LlamaIndexCore(),
         CoreClient(),
+        CoreClient("lean pool"),
+        CoreClient("httpx-aiohttp"),
         LangChainOurs(),
+        LangChainOurs("lean pool"),
+        LangChainOurs("httpx-aiohttp"),
         LlamaIndexOurs(),
+        LlamaIndexOurs("lean pool"),
+        LlamaIndexOurs("httpx-aiohttp"),
         ChatOpenAIPeer(),
         LangChainCloudflarePeer(),
         OpenAILikePeer(),
