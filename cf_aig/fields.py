@@ -1,0 +1,179 @@
+"""Settings as pydantic fields, shared by the LangChain and LlamaIndex classes.
+
+:class:`GatewayFields` declares, once, every setting a framework class exposes:
+credentials, endpoint, transport, and each gateway option (``cf-aig-*`` header) as a
+field of its own. It builds the core clients lazily, once per instance, and keeps them
+out of serialisation. :func:`pop_call_options` takes the per-call forms of the same
+options out of a framework's ``**kwargs``.
+
+The core's ``metadata`` option is the field ``gateway_metadata`` here: both frameworks
+already use ``metadata`` for something else.
+
+>>> class MyModel(GatewayFields):
+...     model: str
+>>> m = MyModel(model="openai/gpt-5.5", account_id="acc", api_token="tok", cache_ttl=600)
+>>> m.gateway_options().headers()
+{'cf-aig-cache-ttl': '600'}
+>>> "tok" in repr(m) or "tok" in str(m.model_dump())
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+
+from .client import AsyncClient, Client
+from .config import Settings
+from .options import OPTION_NAMES, GatewayOptions, MetadataValue
+
+OPTION_OF_FIELD: dict[str, str] = {
+    ("gateway_metadata" if name == "metadata" else name): name for name in OPTION_NAMES
+}
+"""Field / per-call kwarg name → core gateway option name (the same but for metadata)."""
+
+
+class GatewayFields(BaseModel):
+    """Account, token, endpoint, transport and gateway-option fields of a framework class."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True,
+                              protected_namespaces=())
+
+    account_id: str | None = Field(
+        default=None, description="Cloudflare account id (else $CLOUDFLARE_ACCOUNT_ID).")
+    api_token: SecretStr | None = Field(
+        default=None, exclude=True, repr=False,
+        description="Cloudflare API token (else $CLOUDFLARE_API_TOKEN); never serialized.")
+    base_url: str | None = Field(
+        default=None, description="API base URL (else $CLOUDFLARE_AI_GATEWAY_BASE_URL, else "
+        "https://api.cloudflare.com/client/v4).")
+    gateway_id: str | None = Field(
+        default=None, description="AI Gateway id (else $CLOUDFLARE_AI_GATEWAY_ID; the "
+        "account's default gateway when unset).")
+    timeout: float | None = Field(
+        default=None, gt=0, description="Client-side timeout per request, seconds (120).")
+    max_retries: int | None = Field(
+        default=None, ge=0, le=10, description="Client-side retries of retryable errors (2).")
+    default_headers: dict[str, str] | None = Field(
+        default=None, description="Extra HTTP headers sent with every request.")
+    allow_insecure_http: bool = Field(
+        default=False, description="Allow plain-HTTP base URLs to non-loopback hosts.")
+    http_client: Any = Field(
+        default=None, exclude=True, description="An httpx.Client to use instead of our pool.")
+    http_async_client: Any = Field(
+        default=None, exclude=True,
+        validation_alias=AliasChoices("http_async_client", "async_http_client"),
+        description="An httpx.AsyncClient to use instead of our pool "
+        "(also accepted as async_http_client).")
+
+    # Gateway options (cf-aig-* request headers); each is also a per-call kwarg.
+    cache_ttl: int | None = Field(default=None, description="Cache responses for N seconds "
+                                  "(60 .. 2,592,000).")
+    skip_cache: bool | None = Field(default=None, description="Bypass the gateway cache.")
+    cache_key: str | None = Field(default=None, description="Custom cache key.")
+    gateway_metadata: dict[str, MetadataValue] | None = Field(
+        default=None, description="Up to 5 str/int/float/bool values for the gateway log.")
+    collect_log: bool | None = Field(default=None, description="Write (or skip) the log.")
+    collect_log_payload: bool | None = Field(
+        default=None, description="Keep (or drop) request/response bodies in the log.")
+    request_timeout_ms: int | None = Field(
+        default=None, description="Gateway-side timeout to the first byte, milliseconds.")
+    max_attempts: int | None = Field(
+        default=None, description="Gateway-side attempts against the provider (1 .. 5).")
+    retry_delay_ms: int | None = Field(
+        default=None, description="Gateway-side delay between attempts, milliseconds.")
+    backoff: Literal["constant", "linear", "exponential"] | None = Field(
+        default=None, description="Gateway-side retry backoff.")
+    event_id: str | None = Field(default=None, description="Your id for the request and log.")
+    custom_cost: dict[str, float] | None = Field(
+        default=None, description="Cost override: per-token prices or {'total_cost': x}.")
+    byok_alias: str | None = Field(default=None, description="Stored provider key alias.")
+    zdr: bool | None = Field(default=None, description="Zero Data Retention (Unified Billing).")
+    no_wholesale: bool | None = Field(
+        default=None, description="Forbid falling back to Unified Billing.")
+    otel_trace_id: str | None = Field(
+        default=None, description="OpenTelemetry trace id (32 hex).")
+    otel_parent_span_id: str | None = Field(
+        default=None, description="OpenTelemetry parent span id (16 hex).")
+    session_affinity: str | None = Field(
+        default=None, description="Workers AI prefix-cache routing key.")
+
+    _client: Client | None = PrivateAttr(default=None)
+    _async_client: AsyncClient | None = PrivateAttr(default=None)
+
+    def gateway_options(self) -> GatewayOptions:
+        """The gateway options set on this instance (validated)."""
+        values = {opt: getattr(self, fld) for fld, opt in OPTION_OF_FIELD.items()}
+        return GatewayOptions(**{k: v for k, v in values.items() if v is not None})
+
+    def check_settings(self) -> None:
+        """Fail at construction on missing credentials or invalid options."""
+        Settings.resolve(
+            account_id=self.account_id, api_token=self.api_token, base_url=self.base_url,
+            gateway_id=self.gateway_id, timeout=self.timeout, max_retries=self.max_retries,
+            allow_insecure_http=self.allow_insecure_http)
+        self.gateway_options()
+
+    def core_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~cf_aig.Client` / :class:`~cf_aig.AsyncClient`."""
+        return {"account_id": self.account_id, "api_token": self.api_token,
+                "base_url": self.base_url, "gateway_id": self.gateway_id,
+                "timeout": self.timeout, "max_retries": self.max_retries,
+                "options": self.gateway_options(), "default_headers": self.default_headers,
+                "allow_insecure_http": self.allow_insecure_http}
+
+    def reset_clients(self) -> None:
+        """Forget the core clients (after a setting changed); rebuilt on next use."""
+        if getattr(self, "__pydantic_private__", None) is not None:
+            self._client = None
+            self._async_client = None
+
+    @property
+    def client(self) -> Client:
+        """The core sync client (built on first use, then reused)."""
+        client = self._client
+        if client is None:
+            client = self._client = Client(http_client=self.http_client, **self.core_kwargs())
+        return client
+
+    @property
+    def async_client(self) -> AsyncClient:
+        """The core async client (built on first use, then reused)."""
+        client = self._async_client
+        if client is None:
+            client = self._async_client = AsyncClient(http_client=self.http_async_client,
+                                                      **self.core_kwargs())
+        return client
+
+
+def pop_call_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take per-call gateway options, ``extra_headers`` and ``timeout`` out of ``kwargs``.
+
+    Returns keyword arguments for a core call: ``options`` (the named options merged over
+    ``gateway_options=``, a dict or :class:`GatewayOptions`), ``headers``, ``timeout``.
+
+    >>> kw = {"cache_ttl": 60, "temperature": 0.2}
+    >>> pop_call_options(kw)["options"].headers(), kw
+    ({'cf-aig-cache-ttl': '60'}, {'temperature': 0.2})
+    """
+    call: dict[str, Any] = {}
+    if not kwargs:
+        return call
+    named = {OPTION_OF_FIELD[k]: kwargs.pop(k) for k in [k for k in kwargs if k in OPTION_OF_FIELD]}
+    named = {k: v for k, v in named.items() if v is not None}
+    given = kwargs.pop("gateway_options", None)
+    if given is not None or named:
+        base = given if isinstance(given, GatewayOptions) else GatewayOptions.from_mapping(
+            dict(given or {}))
+        call["options"] = base.merge(named) if named else base
+    headers = kwargs.pop("extra_headers", None)
+    if headers is not None:
+        if not isinstance(headers, Mapping):
+            raise TypeError("extra_headers must be a dict of header names to values")
+        call["headers"] = dict(headers)
+    timeout = kwargs.pop("timeout", None)
+    if timeout is not None:
+        call["timeout"] = timeout
+    return call
