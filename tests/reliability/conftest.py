@@ -83,7 +83,7 @@ def li_messages(text: str = PROMPT) -> list[Any]:
 
 
 class Driver:
-    """One way to call a model: framework × mode (sync/async) × op (invoke/stream).
+    """One way to call a model: framework x mode (sync/async) x op (invoke/stream).
 
     ``invoke`` returns the answer text; ``stream`` appends each delivered text piece to
     ``received`` as it arrives (so a test sees what the caller had before an error).

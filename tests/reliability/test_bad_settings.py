@@ -127,7 +127,7 @@ def test_empty_model_fails_before_any_request(emu: Emulator, framework: str, mod
 @pytest.mark.parametrize("url", BAD_URLS, ids=_ids)
 @pytest.mark.parametrize("framework", ["core", "langchain", "llama_index"])
 def test_bad_base_url_fails_at_construction(emu: Emulator, framework: str, url: str) -> None:
-    with pytest.raises(ValueError, match="base_url|URL|url"):
+    with pytest.raises(ValueError, match=r"base_url|URL|url"):
         if framework == "core":
             cf_aig.Client(account_id="a", api_token=TOKEN, base_url=url)
         elif framework == "langchain":

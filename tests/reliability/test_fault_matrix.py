@@ -1,5 +1,5 @@
 """The fault matrix: both adapters (and the core async client / core streams, which
-tests/core/test_client_wire.py does not cover) × sync/async × invoke/stream × fault.
+tests/core/test_client_wire.py does not cover) x sync/async x invoke/stream x fault.
 
 For every cell: the exact number of model requests the emulator saw, the typed error and
 its fields (code, status, log id), and for streams what the caller already had (a prefix

@@ -160,7 +160,7 @@ def test_concurrent_burst_reuses_connections_and_leaks_nothing(
 
     with no_unclosed_warnings():
         asyncio.run(burst())
-    del model, http
+    model = http = None  # drop our references before counting live objects
     stats = emu.stats
     assert stats.requests == n
     # reused: never one connection per call
@@ -187,7 +187,7 @@ def test_concurrent_streams_complete_and_leak_nothing(emu: Emulator, reference: 
 
     with no_unclosed_warnings():
         asyncio.run(streams())
-    del model, http
+    model = http = None  # drop our references before counting live objects
     assert emu.stats.requests == STREAMS and emu.stats.connections_opened <= SMALL_POOL
     assert emu.stats.disconnects == 0
     settle(lambda: fds() <= fd0)
@@ -263,7 +263,7 @@ def test_abandoned_async_streams_close_every_connection(slow_emu: Emulator, fram
 
     with no_unclosed_warnings():
         asyncio.run(run())
-    del model
+    model = None
     settle(lambda: e.stats.disconnects >= n and fds() <= fd0)
     assert e.stats.requests == n
     assert e.stats.disconnects == n  # the gateway saw every stream closed early

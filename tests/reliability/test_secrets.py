@@ -5,10 +5,13 @@ headers are redacted wherever headers are shown; plain HTTP only to loopback."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import logging
 import pickle
 import traceback
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -20,8 +23,15 @@ from cf_aig._protocol import redact_headers
 from cf_aig.config import Settings
 from cf_aig.emulator import Emulator, Fault
 
-from .conftest import PROMPT, TOKEN, closed_port, creds, li_messages, make_langchain, \
-    make_llama_index
+from .conftest import (
+    PROMPT,
+    TOKEN,
+    closed_port,
+    creds,
+    li_messages,
+    make_langchain,
+    make_llama_index,
+)
 
 HELLO = [{"role": "user", "content": PROMPT}]
 REQ = {"model": "openai/gpt-5.5", "messages": HELLO}
@@ -32,10 +42,8 @@ LOGGERS = ("", "httpx", "httpcore", "cf_aig", "langchain_cf_aig", "llama_index_c
 def leaks(obj: Any) -> bool:
     """True when the token shows in ``obj``'s str, repr, or JSON (default=repr) form."""
     texts = [str(obj), repr(obj)]
-    try:
+    with contextlib.suppress(TypeError, ValueError):
         texts.append(json.dumps(obj, default=repr))
-    except (TypeError, ValueError):
-        pass
     return any(TOKEN in t for t in texts)
 
 
@@ -49,10 +57,8 @@ def error_texts(err: BaseException) -> list[str]:
         out += [str(e), repr(e), repr(vars(e)) if hasattr(e, "__dict__") else ""]
         out.append(repr(getattr(e, "body", None)))
         e = e.__cause__ or e.__context__
-    try:
+    with contextlib.suppress(Exception):
         out.append(repr(pickle.loads(pickle.dumps(err))))
-    except Exception:
-        pass
     return out
 
 
@@ -172,8 +178,11 @@ def test_settings_errors_never_show_the_token() -> None:
     ]
     for kw in bad:
         args = {"account_id": "a", "api_token": TOKEN, **kw}
-        for build in (lambda: Client(**args), lambda: make_langchain(**_base(args)),
-                      lambda: make_llama_index(**_base(args))):
+        builds: list[Callable[[], Any]] = [
+            functools.partial(Client, **args),
+            functools.partial(make_langchain, **_base(args)),
+            functools.partial(make_llama_index, **_base(args))]
+        for build in builds:
             with pytest.raises(Exception) as info:
                 build()
             for text in error_texts(info.value):
@@ -261,10 +270,8 @@ def test_llama_index_dumps_logs_and_instrumentation(cf_aig_emulator: Emulator,
         def handle(self, event: Any, **kwargs: Any) -> None:
             seen.append(repr(event))
             seen.append(json.dumps(event.model_dump(), default=repr))
-            try:
+            with contextlib.suppress(Exception):
                 seen.append(event.model_dump_json())
-            except Exception:
-                pass
 
     root = get_dispatcher()
     handler, spans = Capture(), SimpleSpanHandler()
@@ -321,7 +328,7 @@ NON_LOOPBACK_HTTP = [
 def test_plain_http_to_non_loopback_is_refused_everywhere(url: str,
                                                           monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    with pytest.raises(cf_aig.ConfigurationError, match="https|HTTP"):
+    with pytest.raises(cf_aig.ConfigurationError, match=r"https|HTTP"):
         Client(account_id="a", api_token=TOKEN, base_url=url)
     for build in (make_langchain, make_llama_index):
         with pytest.raises(ValueError):  # ConfigurationError is a ValueError
