@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import multiprocessing as mp
@@ -264,15 +265,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"# {name}: not importable ({exc}); skipped")
                 continue
             reference = asyncio.run(invoke(model))
-            text = run_scenario(fast, f"{name} burst", args.calls, lambda: invoke(model),
-                                reference)
+            text = run_scenario(fast, f"{name} burst", args.calls,
+                                functools.partial(invoke, model), reference)
             text["ratio_to_floor"] = round(text["seconds"] / floor_s, 1)
             rows.append(text)
             rows.append(run_scenario(fast, f"{name} streams", args.streams,
-                                     lambda: stream_all(model), reference))
+                                     functools.partial(stream_all, model), reference))
             model, _i, _s, stream_first = make_target(name, slow.base_url)
             rows.append(run_scenario(slow, f"{name} abandon", args.abandon,
-                                     lambda: stream_first(model), 1))
+                                     functools.partial(stream_first, model), 1))
     finally:
         fast.stop()
         slow.stop()
