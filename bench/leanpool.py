@@ -8,13 +8,13 @@ connections that is quadratic work per event (see bench/pool.py for the numbers)
 ``LeanAsyncTransport`` keeps httpx's API, httpcore's HTTP/1.1 connections and httpx's
 exception mapping, and replaces only the pool policy:
 
-- an ``asyncio.Semaphore(max_connections)`` bounds requests in flight (= connections in
-  use); waiting requests queue on the semaphore (FIFO, O(1) wake-ups);
+- a FIFO gate of ``max_connections`` permits (:class:`_Gate`) bounds requests in flight (= connections in
+  use); waiting requests queue on it (FIFO, O(1) hand-off);
 - idle connections sit on a per-origin LIFO stack (most recently used first); a popped
   connection that expired or closed is dropped; at most ``max_keepalive_connections``
   are kept;
 - the response stream returns its connection to the stack when closed, then releases
-  the semaphore.
+  its permit.
 
 Only httpx + httpcore (already an httpx dependency) are used. Usage::
 
@@ -24,6 +24,7 @@ Only httpx + httpcore (already an httpx dependency) are used. Usage::
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,13 +58,50 @@ class _Release:
             self._pool._checkin(self._origin, self._conn)
 
 
+class _Gate:
+    """FIFO counting gate with direct hand-off. ``asyncio.Semaphore.acquire`` on Python
+    3.11 calls ``locked()``, which scans all waiters: O(waiters) per acquire."""
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # the permit was handed to us as we were cancelled
+            else:
+                try:
+                    self._waiters.remove(fut)
+                except ValueError:
+                    pass
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
+        self._free += 1
+
+
 class _LeanPool:
     def __init__(self, stock: httpcore.AsyncConnectionPool, max_keepalive: int) -> None:
         self._stock = stock  # only for its settings (ssl context, backend, options)
         self._max = stock._max_connections or 1 << 30
         self._max_keepalive = max_keepalive
         self._idle: dict[Any, list[Any]] = {}
-        self._sem: asyncio.Semaphore | None = None
+        self._sem: _Gate | None = None
         self._count_idle = 0
 
     def _connect(self, origin: Any) -> Any:
@@ -84,7 +122,7 @@ class _LeanPool:
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
         sem = self._sem
         if sem is None:
-            sem = self._sem = asyncio.Semaphore(self._max)
+            sem = self._sem = _Gate(self._max)
         await sem.acquire()
         url = request.url
         origin = (url.scheme, url.host, url.port)  # httpcore.Origin is not hashable
