@@ -53,6 +53,8 @@ CASES: list[Case] = [
          (E.RateLimitError, 3), (E.RateLimitError, 3), code=3040, status=429),
     Case("429 Retry-After 0.01", _x3(Fault(code=3040, retry_after=0.01)),
          (E.RateLimitError, 3), (E.RateLimitError, 3), code=3040, status=429, retry_after=0.01),
+    Case("429 Retry-After 120 (over the 60 s cap)", _x3(Fault(code=3040, retry_after=120)),
+         (E.RateLimitError, 1), (E.RateLimitError, 1), code=3040, status=429, retry_after=120),
     Case("429 quota 3036", _x3(Fault(code=3036)),
          (E.QuotaExceededError, 1), (E.QuotaExceededError, 1), code=3036, status=429),
     Case("429 quota 4006", _x3(Fault(code=4006)),
@@ -242,3 +244,48 @@ def test_retry_then_success_is_one_answer(framework: str, mode: str,
         text = asyncio.run(driver.run(driver.make(cf_aig_emulator.base_url), received))
         assert text == reference
         assert len(model_calls(cf_aig_emulator)) == 3
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.usefixtures("fast_retries")
+def test_embeddings_survive_retryable_faults_and_type_the_rest(framework: str, mode: str,
+                                                               cf_aig_emulator: Emulator
+                                                               ) -> None:
+    """RAG ingestion: a 429 and a 502 mid-batch are retried and no vector is lost or
+    duplicated; a quota error stops at once with its typed error."""
+    from .conftest import creds
+
+    emu = cf_aig_emulator
+    texts = [f"document {i}" for i in range(250)]  # three batches of <= 100
+    if framework == "langchain":
+        from langchain_cf_aig import CloudflareAIGatewayEmbeddings
+
+        emb: Any = CloudflareAIGatewayEmbeddings(model="@cf/baai/bge-small-en-v1.5",
+                                                 **creds(emu.base_url))
+
+        def embed(ts: list[str]) -> list[list[float]]:
+            if mode == "sync":
+                return emb.embed_documents(ts)
+            return asyncio.run(emb.aembed_documents(ts))
+    else:
+        from llama_index_cf_aig import CloudflareAIGatewayEmbedding
+
+        emb = CloudflareAIGatewayEmbedding(model_name="@cf/baai/bge-small-en-v1.5",
+                                           **creds(emu.base_url))
+
+        def embed(ts: list[str]) -> list[list[float]]:
+            if mode == "sync":
+                return emb.get_text_embedding_batch(ts)
+            return asyncio.run(emb.aget_text_embedding_batch(ts))
+
+    clean = embed(texts)
+    emu.reset()
+    emu.enqueue(Fault(code=3040), Fault(status=502))
+    assert embed(texts) == clean and len(clean) == 250
+    assert len(model_calls(emu)) == 3 + 2  # three batches, two of them retried once
+    emu.reset()
+    emu.enqueue(*_x3(Fault(code=4006)))
+    with pytest.raises(cf_aig.QuotaExceededError) as info:
+        embed(texts)
+    assert info.value.code == 4006 and TOKEN not in str(info.value)
