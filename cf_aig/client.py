@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ._pool import LeanAsyncTransport
 from ._protocol import Call, Core, Read, Send, Sleep, info_of, is_json, is_sse, stream_break
 from .accumulate import ChunkAccumulator
 from .dialects import Dialect, StreamState, get_dialect
@@ -677,27 +678,6 @@ async def _close_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
         await client.aclose()
 
 
-class _ReleaseOnClose(httpx.AsyncByteStream):
-    """Response body that frees its slot in the in-flight gate when closed (once)."""
-
-    __slots__ = ("_gate", "_inner")
-
-    def __init__(self, inner: Any, gate: asyncio.Semaphore) -> None:
-        self._inner = inner
-        self._gate: asyncio.Semaphore | None = gate
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._inner.__aiter__()  # type: ignore[no-any-return]
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        finally:
-            if self._gate is not None:
-                self._gate.release()
-                self._gate = None
-
-
 class AsyncClient(_Base):
     """Asynchronous twin of :class:`Client` (same methods, awaited).
 
@@ -714,20 +694,20 @@ class AsyncClient(_Base):
         *,
         http_client: httpx.AsyncClient | None = None,
         max_concurrency: int = 8,
-        max_connections: int = DEFAULT_LIMITS.max_connections or 100,
         **settings: Any,
     ) -> None:
         super().__init__(**settings)
         self._own_http = http_client is None
         self._http_client = http_client
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._gate: asyncio.Semaphore | None = None
         self._closer: AsyncIterator[None] | None = None
         self.max_concurrency = max_concurrency
-        self.max_connections = max_connections
 
-    async def _pool(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        """The HTTP client and in-flight gate of the running event loop.
+    async def _pool(self) -> httpx.AsyncClient:
+        """The HTTP client of the running event loop.
+
+        Our own pool is :class:`~cf_aig._pool.LeanAsyncTransport` (O(1) per request;
+        httpcore's pool is quadratic under bursts, see ``bench/pool.py``).
 
         A pool belongs to one loop. On a new loop (``asyncio.run`` again, a notebook
         re-run) we open a fresh pool, and register an async generator whose ``finally``
@@ -735,36 +715,23 @@ class AsyncClient(_Base):
         loop (PEP 525 hooks), so the old pool's sockets are closed on their own loop.
         """
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._gate is None or self._http_client is None:
+        http = self._http_client
+        if http is None or (self._own_http and self._loop is not loop):
             self._loop = loop
-            self._gate = asyncio.Semaphore(self.max_connections)
-            if self._own_http or self._http_client is None:
-                self._own_http = True
-                self._http_client = httpx.AsyncClient(timeout=self.timeout,
-                                                      limits=DEFAULT_LIMITS)
-                self._closer = _close_with_loop(self._http_client)
-                await self._closer.__anext__()
-        return self._http_client, self._gate
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        # Gate sends at the pool size: httpcore rescans every queued request against
-        # every connection on each event, so a deep pool queue costs O(queue x pool).
-        http, gate = await self._pool()
-        await gate.acquire()
-        try:
-            response = await http.send(request, stream=True)
-        except BaseException:
-            gate.release()
-            raise
-        response.stream = _ReleaseOnClose(response.stream, gate)
-        return response
+            self._own_http = True
+            http = self._http_client = httpx.AsyncClient(
+                timeout=self.timeout, transport=LeanAsyncTransport(limits=DEFAULT_LIMITS))
+            self._closer = _close_with_loop(http)
+            await self._closer.__anext__()
+        return http
 
     async def _drive(self, call: Call[T]) -> T:
         action = next(call)
         while True:
             try:
                 if isinstance(action, Send):
-                    value: Any = await self._send(action.request)
+                    http = await self._pool()
+                    value: Any = await http.send(action.request, stream=True)
                 elif isinstance(action, Read):
                     try:
                         value = await action.response.aread()
