@@ -31,17 +31,17 @@ def _stamp() -> str:
     return digest.hexdigest()
 
 
-def ensure_env() -> None:
-    marker = VENV / ".cf-aig-installed"
+def ensure_env(extras: str = "all") -> None:
+    marker = VENV / f".cf-aig-installed-{extras.replace(',', '-')}"
     if marker.exists() and marker.read_text() == _stamp():
         return
     if not PY.exists():
         print(f"creating {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing cf-aig with all extras (pinned by constraints.txt) ...", flush=True)
+    print(f"installing cf-aig[{extras}] (pinned by constraints.txt) ...", flush=True)
     subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     subprocess.run([str(PY), "-m", "pip", "install", "-q", "-c", str(ROOT / "constraints.txt"),
-                    "-e", f"{ROOT}[all]"], check=True)
+                    "-e", f"{ROOT}[{extras}]"], check=True)
     marker.write_text(_stamp())
 
 
@@ -54,7 +54,8 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     task, rest = argv[0], argv[1:]
-    ensure_env()
+    if task != "bench":
+        ensure_env()
     if task == "demo":
         return run("notebooks/demo.py", *rest)
     if task == "test":
@@ -66,6 +67,7 @@ def main(argv: list[str]) -> int:
         ]
         return max(run(*c) for c in checks)
     if task == "bench":
+        ensure_env("all,bench")
         return run("bench/run.py", *rest)
     return 0
 
