@@ -1,6 +1,6 @@
 """Project tasks that work on a fresh machine with only Python 3.10+ and pip.
 
-    python tasks.py demo   # main job: RAG, agents, streaming in both frameworks (emulator w/o creds)
+    python tasks.py demo      # main job: RAG, agents, streaming in both frameworks
     python tasks.py test      # the test suite
     python tasks.py lint      # ruff + mypy
     python tasks.py bench     # benchmarks (add --quick)
