@@ -177,3 +177,27 @@ def matrix() -> Iterator[list[dict[str, Any]]]:
             f"| {r['error']} | {r['code']} | {r['status']} | {r['log_id']} | {r['outcome']} |"
         )
     MATRIX_PATH.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    MATRIX_PATH.with_name(MATRIX_PATH.name + "_condensed.md").write_text(_condensed(rows))
+
+
+def _condensed(rows: list[dict[str, Any]]) -> str:
+    """One line per (fault, op): the cells of every framework x mode, merged when equal."""
+    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["order"], r["fault"], r["op"]), []).append(r)
+    lines = [
+        "| fault | op | cells (framework/mode) | attempts | error type | code | status "
+        "| log id | outcome |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (_o, fault, op), cells in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][2])):
+        variants: dict[tuple[Any, ...], list[str]] = {}
+        for c in cells:
+            err = str(c["error"]).split(" (as ")[0]
+            outcome = str(c["outcome"]).split(" (")[0] if op == "stream" else c["outcome"]
+            key = (c["attempts"], err, c["code"], c["status"], c["log_id"], outcome)
+            variants.setdefault(key, []).append(f"{c['framework'][:2]}/{c['mode'][0]}")
+        for key, where in variants.items():
+            who = f"all {len(where)}" if len(variants) == 1 else ", ".join(where)
+            lines.append(f"| {fault} | {op} | {who} | " + " | ".join(map(str, key)) + " |")
+    return "\n".join(lines) + "\n"
