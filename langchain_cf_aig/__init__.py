@@ -1,11 +1,43 @@
 """LangChain integration for Cloudflare AI Gateway's unified API.
 
 >>> from langchain_cf_aig import ChatCloudflareAIGateway, CloudflareAIGatewayEmbeddings
+
+Names load lazily (module ``__getattr__``): ``import langchain_cf_aig`` imports neither
+LangChain nor httpx; the first use of a class imports what it needs.
 """
 
-from .chat_models import ChatCloudflareAIGateway, gateway_info, log_id_of, model_profile
-from .embeddings import CloudflareAIGatewayEmbeddings
-from .errors import to_langchain_error
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .chat_models import ChatCloudflareAIGateway, gateway_info, log_id_of, model_profile
+    from .embeddings import CloudflareAIGatewayEmbeddings
+    from .errors import to_langchain_error
+
+_LAZY = {
+    "ChatCloudflareAIGateway": "chat_models",
+    "gateway_info": "chat_models",
+    "log_id_of": "chat_models",
+    "model_profile": "chat_models",
+    "CloudflareAIGatewayEmbeddings": "embeddings",
+    "to_langchain_error": "errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "ChatCloudflareAIGateway",

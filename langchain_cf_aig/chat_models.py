@@ -11,7 +11,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -22,10 +22,6 @@ from langchain_core.language_models import BaseChatModel, LangSmithParams, Langu
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
-from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 import cf_aig
@@ -36,6 +32,10 @@ from cf_aig.profiles import get_profile
 from ._convert import ChunkConverter, completion_to_result, messages_to_dicts, tool_choice_to_dict
 from ._settings import GatewaySettings, split_options
 from .errors import to_langchain_error
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+    from langchain_core.tools import BaseTool
 
 Api = Literal["chat_completions", "run", "messages", "responses"]
 
@@ -455,6 +455,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         ``tool_choice``: ``"auto"``, ``"none"``, ``"any"``/``"required"``/``True`` (some
         tool), a tool name, or a Chat Completions dict. ``strict`` asks for exact schemas.
         """
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
         formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
         names = [t["function"]["name"] for t in formatted if "function" in t]
         choice = tool_choice_to_dict(tool_choice, names)
@@ -480,6 +482,10 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         """
         if kwargs:
             raise ValueError(f"unsupported argument(s) {sorted(kwargs)}")
+        from langchain_core.runnables import RunnableLambda, RunnableMap, RunnablePassthrough
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+        from langchain_core.utils.pydantic import is_basemodel_subclass
+
         profile = self.core_profile
         if method is None:
             # /ai/v1/messages has no portable response_format: use a forced tool there

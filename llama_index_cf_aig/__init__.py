@@ -4,31 +4,76 @@
 
 Errors are the core's typed exceptions (:mod:`cf_aig.errors`), re-exported here: each
 carries the HTTP ``status``, the Cloudflare ``code`` and the gateway ``log_id``.
+
+Names load lazily (module ``__getattr__``): ``import llama_index_cf_aig`` imports
+neither LlamaIndex nor httpx; the first use of a class imports what it needs.
 """
 
 from __future__ import annotations
 
-from cf_aig.errors import (
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    CfAigError,
-    ConfigurationError,
-    ConnectionFailedError,
-    ContextWindowExceededError,
-    GuardrailBlockedError,
-    MissingCredentialsError,
-    NotFoundError,
-    QuotaExceededError,
-    RateLimitError,
-    ResponseDecodeError,
-    ServerError,
-    StreamInterruptedError,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .convert import UnsupportedContentError
-from .embeddings import CloudflareAIGatewayEmbedding
-from .llms import CloudflareAIGateway
+if TYPE_CHECKING:
+    from cf_aig.errors import (
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        CfAigError,
+        ConfigurationError,
+        ConnectionFailedError,
+        ContextWindowExceededError,
+        GuardrailBlockedError,
+        MissingCredentialsError,
+        NotFoundError,
+        QuotaExceededError,
+        RateLimitError,
+        ResponseDecodeError,
+        ServerError,
+        StreamInterruptedError,
+    )
+
+    from .convert import UnsupportedContentError
+    from .embeddings import CloudflareAIGatewayEmbedding
+    from .llms import CloudflareAIGateway
+
+_ERRORS = (
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CfAigError",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "ContextWindowExceededError",
+    "GuardrailBlockedError",
+    "MissingCredentialsError",
+    "NotFoundError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ResponseDecodeError",
+    "ServerError",
+    "StreamInterruptedError",
+)
+_LAZY = {
+    **{name: "cf_aig.errors" for name in _ERRORS},
+    "UnsupportedContentError": f"{__name__}.convert",
+    "CloudflareAIGatewayEmbedding": f"{__name__}.embeddings",
+    "CloudflareAIGateway": f"{__name__}.llms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "APITimeoutError",
