@@ -285,7 +285,9 @@ def response_metadata(
     completion: Mapping[str, Any],
     info: GatewayInfo | None,
     finish_reason: Any = None,
+    gateway: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``response_metadata`` of a message; ``gateway`` = ``info.as_dict()`` if already made."""
     meta: dict[str, Any] = {
         "model_provider": MODEL_PROVIDER,
         "model_name": completion.get("model") or (info.model if info else None) or "",
@@ -297,7 +299,7 @@ def response_metadata(
     if completion.get("system_fingerprint"):
         meta["system_fingerprint"] = completion["system_fingerprint"]
     if info is not None:
-        meta["gateway"] = info.as_dict()
+        meta["gateway"] = info.as_dict() if gateway is None else dict(gateway)
     return meta
 
 
@@ -336,8 +338,9 @@ def completion_to_result(
     raw_usage = completion.get("usage")
     usage = usage_to_metadata(raw_usage) if raw_usage and include_usage else None
     generations = []
+    gateway = info.as_dict() if info else {}
     for choice in completion.get("choices") or ():
-        meta = response_metadata(completion, info, choice.get("finish_reason"))
+        meta = response_metadata(completion, info, choice.get("finish_reason"), gateway)
         if choice.get("logprobs"):
             meta["logprobs"] = choice["logprobs"]
         msg = message_from_dict(choice.get("message") or {}, meta, usage)
@@ -348,7 +351,7 @@ def completion_to_result(
     llm_output = {
         "model_name": completion.get("model") or "",
         "token_usage": dict(raw_usage) if raw_usage else {},
-        "gateway": info.as_dict() if info else {},
+        "gateway": gateway,
     }
     return ChatResult(generations=generations, llm_output=llm_output)
 
@@ -412,8 +415,11 @@ class ChunkConverter:
         reasoning = delta.get("reasoning_content")
         raw_calls = delta.get("tool_calls")
         thinking = delta.get("thinking_blocks")
-        if not content and not reasoning and not raw_calls and not thinking:
-            return None
+        if not reasoning and not raw_calls and not thinking:
+            if not content:
+                return None
+            if not self.blocks:  # the common case: plain text, no empty kwargs to validate
+                return ChatGenerationChunk(message=AIMessageChunk(content=content))
         extra: dict[str, Any] = {"reasoning_content": reasoning} if reasoning else {}
         if thinking:
             extra["thinking_blocks"] = list(thinking)
