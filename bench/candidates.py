@@ -407,9 +407,6 @@ def make_async_http(kind: str) -> Any:
     """An ``httpx.AsyncClient``-compatible client for the pool study (None = core default)."""
     if kind == "default":
         return None
-    import httpx
-
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30)
     if kind == "lean pool":
         from leanpool import lean_client
 

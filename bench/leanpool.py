@@ -24,12 +24,15 @@ Only httpx + httpcore (already an httpx dependency) are used. Usage::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpcore
 import httpx
+
+_DEFAULT_LIMITS = httpx.Limits()
 
 
 class _Release:
@@ -80,10 +83,8 @@ class _Gate:
             if fut.done() and not fut.cancelled():
                 self.release()  # the permit was handed to us as we were cancelled
             else:
-                try:
+                with contextlib.suppress(ValueError):
                     self._waiters.remove(fut)
-                except ValueError:
-                    pass
             raise
 
     def release(self) -> None:
@@ -174,7 +175,7 @@ class _LeanPool:
 class LeanAsyncTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` with :class:`_LeanPool` instead of httpcore's pool."""
 
-    def __init__(self, *, limits: httpx.Limits = httpx.Limits(), **kwargs: Any) -> None:
+    def __init__(self, *, limits: httpx.Limits = _DEFAULT_LIMITS, **kwargs: Any) -> None:
         super().__init__(limits=limits, **kwargs)
         keep = limits.max_keepalive_connections
         self._pool = _LeanPool(self._pool, keep if keep is not None else 1 << 30)  # type: ignore[assignment]

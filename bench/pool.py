@@ -151,9 +151,9 @@ def make(case: str, url: str) -> tuple[Any, Any]:
 
 
 def child(case: str, url: str, n: int, rounds: int, cap: float) -> None:
-    from run import Server  # noqa: F401  (import check only)
-
     import http.client
+
+    from run import Server  # noqa: F401  (import check only)
 
     conn = http.client.HTTPConnection(url.split("//")[1].split(":")[0], int(url.rsplit(":", 1)[1]))
 
@@ -165,7 +165,7 @@ def child(case: str, url: str, n: int, rounds: int, cap: float) -> None:
         call, close = make(case, url)
         times: list[float] = []
         conns: list[int] = []
-        for i in range(rounds + 1):
+        for _i in range(rounds + 1):
             before = opened()
             t = time.perf_counter()
             try:

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the report strings use µs, multiplication sign and en dash on purpose)
 """Benchmark harness: every candidate against one fast local server, interleaved.
 
     python bench/run.py            # full run (several minutes)
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import http.client
 import json
@@ -213,7 +215,68 @@ class Bench:
                 if cand.has("stream"):
                     r["stream"].append(timed(cand.stream, streams) * 1e6)
 
+    def concurrent_isolated(self) -> None:
+        """Quick mode: each candidate's bursts in a child process, killed at a hard deadline.
+
+        A burst stuck in httpcore's stock pool cannot be cancelled cheaply in-process
+        (the cancellation itself walks the pool's queue); a child is simply killed. The
+        child reports each measurement as a JSON line, so what finished before the kill is
+        kept; a candidate whose burst stopped gets a second child for its astream.
+        Peak RSS after the cold burst comes from the same child (no separate RSS phase)."""
+        cap = 1.5
+        for cand in self.cands:
+            metrics = [m for m in ("ainvoke", "astream") if cand.has(m)]
+            if not metrics:
+                continue
+            done = self._burst_child(cand.name, metrics, cap)
+            if "astream" in metrics and "astream" not in done:
+                self._burst_child(cand.name, ["astream"], cap)
+
+    def _burst_child(self, name: str, metrics: list[str], cap: float) -> set[str]:
+        self.log(f"bursts {name}: {','.join(metrics)}")
+        before = self.server.stats()["connections"]
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--burst-child", name, "--url", self.server.url,
+             "--metrics", ",".join(metrics), "--cap", str(cap)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        try:
+            out, _ = proc.communicate(timeout=15 + 3 * cap)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        done: set[str] = set()
+        r = self.results[name]
+        for line in out.splitlines():
+            if not line.startswith("{"):
+                continue
+            d = json.loads(line)
+            metric, value = d["metric"], d["value"]
+            if metric == "conns":
+                self.conns[name].append(int(value))
+                continue
+            if metric == "rss":
+                r["rss_peak"].append(value["peak_mb"])
+                r["rss_base"].append(value["base_mb"])
+                continue
+            done.add("astream" if metric == "astream" else "ainvoke")
+            if value is None:
+                value = float("inf")
+                self.notes[f"{name} {metric}"] = f"> {cap:g} s (stopped); child killed"
+            r[metric].append(value)
+        if "ainvoke" in metrics and "ainvoke" in done and not r.get("burst"):
+            r["burst"].append(float("inf"))
+        if metrics == ["astream"] and not r.get("astream"):
+            r["astream"].append(float("inf"))
+            self.notes[f"{name} astream"] = f"> {cap:g} s (stopped); child killed"
+        if "ainvoke" in metrics and not self.conns.get(name):
+            self.conns[name].append(self.server.stats()["connections"] - before)
+        return done
+
     def concurrent(self) -> None:
+        if self.quick:
+            self.concurrent_isolated()
+            return
         reps = 1 if self.quick else 3
         cap = 1.5 if self.quick else 30.0
         n_calls, n_streams = 1000, 200
@@ -276,10 +339,17 @@ class Bench:
     def imports(self) -> None:
         reps = 2 if self.quick else 7
         py = sys.executable
+        # Bytecode for every module, as in an installed package: with
+        # PYTHONDONTWRITEBYTECODE and no __pycache__ in the work tree, our modules (and
+        # only ours) would be compiled from source in every child (~20-30 ms).
+        import tempfile
+
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="bench-pyc-")
 
         def once(code: str) -> float:
             t = time.perf_counter()
-            subprocess.run([py, "-c", code], check=True)
+            subprocess.run([py, "-c", code], check=True, env=env)
             return time.perf_counter() - t
 
         available = []
@@ -287,7 +357,7 @@ class Bench:
             if self.quick and not quick:
                 continue
             try:
-                subprocess.run([py, "-c", stmt], check=True, capture_output=True)
+                subprocess.run([py, "-c", stmt], check=True, capture_output=True, env=env)
                 available.append((label, stmt))
             except subprocess.CalledProcessError:
                 self.notes[f"import {label}"] = "not importable"
@@ -341,6 +411,44 @@ def rss_child(name: str, url: str) -> None:
     print(json.dumps({"peak_mb": _status_mb("VmHWM"), "base_mb": base}))
 
 
+def burst_child(name: str, url: str, metrics: list[str], cap: float) -> None:
+    """Fresh process: one candidate's cold + warm 1,000-call bursts and/or its 200x200
+    astream, one JSON line per result; exits at once (no cancellation) when one stops."""
+    cand = next(c for c in all_candidates() if c.name == name)
+    cand.setup(url)
+    loop = asyncio.new_event_loop()
+    srv = http.client.HTTPConnection(*url.split("//")[1].split(":"))
+
+    def conns() -> int:
+        srv.request("GET", "/__stats")
+        return int(json.loads(srv.getresponse().read())["connections"])
+
+    def emit(metric: str, value: Any) -> None:
+        print(json.dumps({"metric": metric, "value": value}), flush=True)
+
+    loop.run_until_complete(cand.ainvoke() if "ainvoke" in metrics else cand.astream())
+    gc.collect()
+    gc.freeze()
+    base = _rss_now()
+    runs = [("burst_cold", cand.ainvoke, 1000), ("burst", cand.ainvoke, 1000)] if "ainvoke" in metrics else []
+    if "astream" in metrics:
+        runs.append(("astream", cand.astream, 200))
+    for metric, fn, n in runs:
+        before = conns()
+        try:
+            emit(metric, loop.run_until_complete(burst(fn, n, cap)))
+        except TooSlow:
+            emit(metric, None)
+            os._exit(0)
+        if metric.startswith("burst"):
+            emit("conns", conns() - before)
+        if metric == "burst_cold":
+            emit("rss", {"peak_mb": _status_mb("VmHWM"), "base_mb": base})
+        gc.collect()
+        gc.freeze()
+    os._exit(0)
+
+
 def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -386,10 +494,8 @@ def machine() -> str:
         "langchain-core", "llama-index-core", "langchain-openai", "openai",
         "langchain-cloudflare", "llama-index-llms-openai-like",
     ):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             pkgs.append(f"{p} {version(p)}")
-        except PackageNotFoundError:
-            pass
     return (
         f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}; "
         f"Python {platform.python_version()} on {platform.system()} {platform.release()}; "
@@ -512,7 +618,13 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma list of phases: seq,conc,embed,import,rss")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--burst-child", help=argparse.SUPPRESS)
+    parser.add_argument("--metrics", default="ainvoke,astream", help=argparse.SUPPRESS)
+    parser.add_argument("--cap", type=float, default=1.5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.burst_child:
+        burst_child(args.burst_child, args.url, args.metrics.split(","), args.cap)
+        return
     if args.rss_child:
         rss_child(args.rss_child, args.url)
         return
@@ -533,7 +645,7 @@ def main() -> None:
             t0 = time.perf_counter()
             b.embeddings()
             b.phase_times["embed"] = time.perf_counter() - t0
-        if "rss" not in skip:
+        if "rss" not in skip and not b.quick:  # quick: peak RSS comes from the burst children
             t0 = time.perf_counter()
             b.rss()
             b.phase_times["rss"] = time.perf_counter() - t0
