@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,9 +40,14 @@ class _Gate:
         self._free = permits
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    async def acquire(self) -> None:
+    def try_acquire(self) -> bool:
         if self._free > 0 and not self._waiters:
             self._free -= 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        if self.try_acquire():
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -67,7 +73,7 @@ class _Gate:
 class _Checkin:
     """Response body that returns its connection and permit to the pool when closed."""
 
-    __slots__ = ("_closed", "_conn", "_key", "_pool", "_stream")
+    __slots__ = ("__weakref__", "_closed", "_conn", "_key", "_pool", "_stream", "finalizer")
 
     def __init__(self, stream: Any, pool: _LeanPool, conn: httpcore.AsyncHTTPConnection,
                  key: tuple[bytes, bytes, int | None]) -> None:
@@ -76,6 +82,7 @@ class _Checkin:
         self._conn = conn
         self._key = key
         self._closed = False
+        self.finalizer: weakref.finalize[Any, Any] | None = None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._stream.__aiter__()  # type: ignore[no-any-return]
@@ -84,10 +91,17 @@ class _Checkin:
         if self._closed:
             return
         self._closed = True
+        if self.finalizer is not None:
+            self.finalizer.detach()
         try:
             await self._stream.aclose()
         finally:
             self._pool.checkin(self._key, self._conn)
+
+
+def _release_quietly(gate: _Gate) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop may be closed by then
+        gate.release()
 
 
 class _LeanPool:
@@ -107,7 +121,15 @@ class _LeanPool:
         gate = self._gate
         if gate is None:
             gate = self._gate = _Gate(self._max)
-        await gate.acquire()
+        if not gate.try_acquire():
+            # wait for a permit no longer than the pool timeout, as httpcore's pool would
+            wait = (request.extensions.get("timeout") or {}).get("pool")
+            try:
+                await asyncio.wait_for(gate.acquire(), wait)
+            except asyncio.TimeoutError:
+                raise httpcore.PoolTimeout(
+                    f"no connection free within {wait}s: {self._max} responses in use "
+                    "(close or exhaust streams you stop reading)") from None
         url = request.url
         key = (url.scheme, url.host, url.port)  # httpcore.Origin is not hashable
         conn: httpcore.AsyncHTTPConnection | None = None
@@ -130,7 +152,10 @@ class _LeanPool:
                 await conn.aclose()
             gate.release()
             raise
-        response.stream = _Checkin(response.stream, self, conn, key)
+        checkin = _Checkin(response.stream, self, conn, key)
+        # a response dropped without being closed still gives its permit back
+        checkin.finalizer = weakref.finalize(checkin, _release_quietly, gate)
+        response.stream = checkin
         return response
 
     def checkin(self, key: tuple[bytes, bytes, int | None],

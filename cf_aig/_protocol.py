@@ -24,6 +24,7 @@ from .errors import (
     CfAigError,
     ConfigurationError,
     ConnectionFailedError,
+    ResponseDecodeError,
     StreamInterruptedError,
     error_from_body,
 )
@@ -34,7 +35,8 @@ T = TypeVar("T")
 
 USER_AGENT = "cf-aig/0.1.0"
 MAX_RETRY_WAIT = 60.0
-_SECRET_HEADERS = frozenset({"authorization", "cf-aig-authorization", "x-api-key"})
+SECRET_HEADERS = frozenset({"authorization", "cf-aig-authorization", "x-api-key"})
+_SECRET_HEADERS = SECRET_HEADERS
 
 
 @dataclass(slots=True)
@@ -248,7 +250,10 @@ class Core:
                     return interpret(response, None)
                 body = yield Read(response)
                 try:
-                    return interpret(response, body)
+                    try:
+                        return interpret(response, body)
+                    except _SHAPE_ERRORS as exc:
+                        raise shape_error(exc) from exc
                 except CfAigError as err:
                     if err.status is None:
                         err.status = response.status_code
@@ -273,6 +278,15 @@ class Core:
             )
             yield Sleep(delay)
             attempt += 1
+
+
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError)
+"""What a decoder raises when a payload's fields have unexpected types."""
+
+
+def shape_error(exc: Exception) -> ResponseDecodeError:
+    """A payload parsed as JSON but its fields have the wrong types."""
+    return ResponseDecodeError(f"unexpected response shape ({type(exc).__name__}: {exc})")
 
 
 def info_of(response: httpx.Response) -> GatewayInfo:

@@ -23,7 +23,19 @@ from urllib.parse import quote
 import httpx
 
 from ._pool import LeanAsyncTransport
-from ._protocol import Call, Core, Read, Send, Sleep, info_of, is_json, is_sse, stream_break
+from ._protocol import (
+    _SHAPE_ERRORS,
+    Call,
+    Core,
+    Read,
+    Send,
+    Sleep,
+    info_of,
+    is_json,
+    is_sse,
+    shape_error,
+    stream_break,
+)
 from .accumulate import ChunkAccumulator
 from .dialects import Dialect, StreamState, get_dialect
 from .dialects.chat import check_error, completion_to_chunks, loads
@@ -114,15 +126,21 @@ class _StreamBase(Generic[T]):
 
     def _decode(self, raw: bytes) -> list[T]:
         out: list[T] = []
-        for name, data in self._sse.feed(raw):
-            out.extend(self._state.event(name, data))
+        try:
+            for name, data in self._sse.feed(raw):
+                out.extend(self._state.event(name, data))
+        except _SHAPE_ERRORS as exc:
+            raise shape_error(exc) from exc
         return out
 
     def _end(self) -> list[T]:
         out: list[T] = []
-        for name, data in self._sse.flush():
-            out.extend(self._state.event(name, data))
-        out.extend(self._state.finish())
+        try:
+            for name, data in self._sse.flush():
+                out.extend(self._state.event(name, data))
+            out.extend(self._state.finish())
+        except _SHAPE_ERRORS as exc:
+            raise shape_error(exc) from exc
         return out
 
     def _error(self, exc: BaseException) -> CfAigError | None:

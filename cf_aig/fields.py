@@ -25,8 +25,10 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
+from ._protocol import SECRET_HEADERS
 from .client import AsyncClient, Client
 from .config import Settings
+from .errors import ConfigurationError
 from .options import OPTION_NAMES, GatewayOptions, MetadataValue
 
 OPTION_OF_FIELD: dict[str, str] = {
@@ -60,6 +62,9 @@ class GatewayFields(BaseModel):
         default=None, description="Extra HTTP headers sent with every request.")
     allow_insecure_http: bool = Field(
         default=False, description="Allow plain-HTTP base URLs to non-loopback hosts.")
+    retry_base_delay: float | None = Field(
+        default=None, ge=0, description="First client-side retry backoff, seconds (0.5; "
+        "doubles per attempt, with jitter).")
     http_client: Any = Field(
         default=None, exclude=True, description="An httpx.Client to use instead of our pool.")
     http_async_client: Any = Field(
@@ -115,6 +120,10 @@ class GatewayFields(BaseModel):
             gateway_id=self.gateway_id, timeout=self.timeout, max_retries=self.max_retries,
             allow_insecure_http=self.allow_insecure_http)
         self.gateway_options()
+        for name in self.default_headers or {}:
+            if name.lower() in SECRET_HEADERS:  # it would sit in repr/dumps as plain text
+                raise ConfigurationError(
+                    f"default_headers may not carry {name!r}: pass the token as api_token")
 
     def core_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~cf_aig.Client` / :class:`~cf_aig.AsyncClient`."""
@@ -122,7 +131,9 @@ class GatewayFields(BaseModel):
                 "base_url": self.base_url, "gateway_id": self.gateway_id,
                 "timeout": self.timeout, "max_retries": self.max_retries,
                 "options": self.gateway_options(), "default_headers": self.default_headers,
-                "allow_insecure_http": self.allow_insecure_http}
+                "allow_insecure_http": self.allow_insecure_http,
+                **({} if self.retry_base_delay is None else
+                   {"retry_base_delay": self.retry_base_delay})}
 
     def reset_clients(self) -> None:
         """Forget the core clients (after a setting changed); rebuilt on next use."""

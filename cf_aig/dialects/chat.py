@@ -94,10 +94,15 @@ def normalize_tool_call(call: dict[str, Any]) -> dict[str, Any]:
 
 
 def normalize_completion(body: dict[str, Any]) -> ChatCompletion:
-    for choice in body.get("choices") or ():
-        message = choice.get("message")
-        if isinstance(message, dict):
-            normalize_message(message)
+    try:
+        for choice in body["choices"]:
+            message = choice.get("message")
+            if isinstance(message, dict):
+                normalize_message(message)
+    except (TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise ResponseDecodeError(
+            f"unexpected chat.completion shape ({type(exc).__name__}: {exc}): "
+            f"{str(body)[:200]}") from exc
     return body  # type: ignore[return-value]
 
 
@@ -193,6 +198,14 @@ class ChunkStream:
         }
 
     def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
+        try:
+            return self._event(data)
+        except (TypeError, AttributeError, KeyError, IndexError) as exc:
+            raise ResponseDecodeError(
+                f"unexpected stream event shape ({type(exc).__name__}: {exc}): "
+                f"{data[:200]!r}") from exc
+
+    def _event(self, data: bytes) -> list[ChatCompletionChunk]:
         if data == b"[DONE]":
             self._done = True
             return []

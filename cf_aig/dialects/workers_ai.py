@@ -160,7 +160,12 @@ class WorkersAIDialect:
         if isinstance(result, dict) and isinstance(result.get("choices"), list):
             return normalize_completion(result)
         if isinstance(result, dict) and ("response" in result or "tool_calls" in result):
-            return classic_to_completion(result, model=str(result.get("model", "")))
+            try:
+                return classic_to_completion(result, model=str(result.get("model", "")))
+            except (TypeError, AttributeError, KeyError, IndexError) as exc:
+                raise ResponseDecodeError(
+                    f"unexpected /ai/run result shape ({type(exc).__name__}: {exc}): "
+                    f"{str(result)[:200]}") from exc
         raise ResponseDecodeError(f"unrecognised /ai/run result: {str(body)[:200]}")
 
     def stream_state(self, model: str) -> ChunkStream:

@@ -338,12 +338,6 @@ def test_python_version_has_asyncio_all_tasks() -> None:
     assert sys.version_info >= (3, 10)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "AsyncClient's in-flight gate (cf_aig/client.py _send, and _Gate in the LeanAsyncTransport "
-    "of cf_aig/_pool.py) is acquired with no timeout, and a permit is released only when the "
-    "response is closed: a stream opened and dropped without close/iteration keeps its "
-    "permit forever, so after max_connections such streams every later call hangs past its "
-    "configured timeout (plain httpx would raise PoolTimeout, i.e. APITimeoutError)"))
 def test_dropped_unclosed_streams_do_not_hang_later_calls(emu: Emulator) -> None:
     _fresh(emu)
 

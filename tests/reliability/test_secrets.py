@@ -355,12 +355,6 @@ def test_run_ids_are_not_secrets() -> None:
     assert TOKEN not in str(UUID(int=0))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "GatewaySettings (langchain_cf_aig/_settings.py, llama_index_cf_aig/_settings.py) does "
-    "not check default_headers at construction: a credential header (cf-aig-authorization "
-    "for an authenticated gateway, or Authorization) is accepted, held in a plain dict field "
-    "and shown by repr(), langchain dumps()/LlamaIndex to_json() and tracing; the core "
-    "refuses it only when the client is first built, at the first call"))
 @pytest.mark.parametrize("framework", ["langchain", "llama_index"])
 @pytest.mark.parametrize("header", ["cf-aig-authorization", "Authorization"])
 def test_credential_in_default_headers_is_refused_at_construction(framework: str,
