@@ -216,42 +216,47 @@ class Bench:
                     r["stream"].append(timed(cand.stream, streams) * 1e6)
 
     def concurrent_isolated(self) -> None:
-        """Quick mode: each candidate's bursts in a child process, killed at a hard deadline.
+        """Quick mode: bursts in child processes, killed at a hard deadline.
 
         A burst stuck in httpcore's stock pool cannot be cancelled cheaply in-process
-        (the cancellation itself walks the pool's queue); a child is simply killed. The
-        child reports each measurement as a JSON line, so what finished before the kill is
-        kept; a candidate whose burst stopped gets a second child for its astream.
-        Peak RSS after the cold burst comes from the same child (no separate RSS phase)."""
+        (the cancellation itself walks the pool's queue); a child simply exits (or is
+        killed). One child serves a family of candidates (same class, same imports: e.g.
+        ours with its three transports), so imports are paid once per family; the child
+        reports each measurement as a JSON line and exits at the first burst that stops;
+        the parent then starts a new child for the family's remaining items. Peak RSS
+        comes from the first candidate of each child (fresh process), after its cold burst.
+        """
         cap = 1.5
+        families: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for cand in self.cands:
-            metrics = [m for m in ("ainvoke", "astream") if cand.has(m)]
-            if not metrics:
-                continue
-            done = self._burst_child(cand.name, metrics, cap)
-            if "astream" in metrics and "astream" not in done:
-                self._burst_child(cand.name, ["astream"], cap)
+            for phase in ("ainvoke", "astream"):
+                if cand.has(phase):
+                    families[type(cand).__name__].append((cand.name, phase))
+        for items in families.values():
+            while items:
+                items = self._burst_child(items, cap)
 
-    def _burst_child(self, name: str, metrics: list[str], cap: float) -> set[str]:
-        self.log(f"bursts {name}: {','.join(metrics)}")
-        before = self.server.stats()["connections"]
+    def _burst_child(self, items: list[tuple[str, str]], cap: float) -> list[tuple[str, str]]:
+        """Run ``items`` in one child; return the items still to run in a new child."""
+        self.log("bursts: " + "; ".join(f"{n} {p}" for n, p in items))
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--burst-child", name, "--url", self.server.url,
-             "--metrics", ",".join(metrics), "--cap", str(cap)],
+            [sys.executable, __file__, "--burst-child", json.dumps(items),
+             "--url", self.server.url, "--cap", str(cap)],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         try:
-            out, _ = proc.communicate(timeout=15 + 3 * cap)
+            out, _ = proc.communicate(timeout=20 + 3 * cap * len(items))
         except subprocess.TimeoutExpired:
             proc.kill()
             out, _ = proc.communicate()
-        done: set[str] = set()
-        r = self.results[name]
+        done: set[tuple[str, str]] = set()
+        stopped_last = False
         for line in out.splitlines():
             if not line.startswith("{"):
                 continue
             d = json.loads(line)
-            metric, value = d["metric"], d["value"]
+            name, metric, value = d["name"], d["metric"], d["value"]
+            r = self.results[name]
             if metric == "conns":
                 self.conns[name].append(int(value))
                 continue
@@ -259,19 +264,23 @@ class Bench:
                 r["rss_peak"].append(value["peak_mb"])
                 r["rss_base"].append(value["base_mb"])
                 continue
-            done.add("astream" if metric == "astream" else "ainvoke")
-            if value is None:
+            stopped_last = value is None
+            if stopped_last:
                 value = float("inf")
-                self.notes[f"{name} {metric}"] = f"> {cap:g} s (stopped); child killed"
+                self.notes[f"{name} {metric}"] = f"> {cap:g} s (stopped); not repeated"
+                if metric == "burst_cold":
+                    r["burst"].append(float("inf"))
             r[metric].append(value)
-        if "ainvoke" in metrics and "ainvoke" in done and not r.get("burst"):
-            r["burst"].append(float("inf"))
-        if metrics == ["astream"] and not r.get("astream"):
-            r["astream"].append(float("inf"))
-            self.notes[f"{name} astream"] = f"> {cap:g} s (stopped); child killed"
-        if "ainvoke" in metrics and not self.conns.get(name):
-            self.conns[name].append(self.server.stats()["connections"] - before)
-        return done
+            if metric in ("burst", "astream") or stopped_last:
+                done.add((name, "astream" if metric == "astream" else "ainvoke"))
+        rest = [item for item in items if item not in done]
+        if rest and not stopped_last:  # killed or crashed while running rest[0]
+            name, phase = rest[0]
+            metric = "astream" if phase == "astream" else "burst"
+            self.results[name][metric].append(float("inf"))
+            self.notes[f"{name} {phase}"] = "child killed at the deadline (or failed)"
+            rest = rest[1:]
+        return rest
 
     def concurrent(self) -> None:
         if self.quick:
@@ -411,41 +420,52 @@ def rss_child(name: str, url: str) -> None:
     print(json.dumps({"peak_mb": _status_mb("VmHWM"), "base_mb": base}))
 
 
-def burst_child(name: str, url: str, metrics: list[str], cap: float) -> None:
-    """Fresh process: one candidate's cold + warm 1,000-call bursts and/or its 200x200
-    astream, one JSON line per result; exits at once (no cancellation) when one stops."""
-    cand = next(c for c in all_candidates() if c.name == name)
-    cand.setup(url)
+def burst_child(items: list[tuple[str, str]], url: str, cap: float) -> None:
+    """Fresh process: for each (candidate, phase) in order, the cold + warm 1,000-call
+    bursts (phase ``ainvoke``) or the 200x200 astream; one JSON line per result; exits at
+    once (no cancellation) when a burst stops."""
+    by_name = {c.name: c for c in all_candidates()}
+    ready: dict[str, Candidate] = {}
     loop = asyncio.new_event_loop()
     srv = http.client.HTTPConnection(*url.split("//")[1].split(":"))
+    first = items[0][0]
 
     def conns() -> int:
         srv.request("GET", "/__stats")
         return int(json.loads(srv.getresponse().read())["connections"])
 
-    def emit(metric: str, value: Any) -> None:
-        print(json.dumps({"metric": metric, "value": value}), flush=True)
+    def emit(name: str, metric: str, value: Any) -> None:
+        print(json.dumps({"name": name, "metric": metric, "value": value}), flush=True)
 
-    loop.run_until_complete(cand.ainvoke() if "ainvoke" in metrics else cand.astream())
-    gc.collect()
-    gc.freeze()
-    base = _rss_now()
-    runs = [("burst_cold", cand.ainvoke, 1000), ("burst", cand.ainvoke, 1000)] if "ainvoke" in metrics else []
-    if "astream" in metrics:
-        runs.append(("astream", cand.astream, 200))
-    for metric, fn, n in runs:
-        before = conns()
-        try:
-            emit(metric, loop.run_until_complete(burst(fn, n, cap)))
-        except TooSlow:
-            emit(metric, None)
-            os._exit(0)
-        if metric.startswith("burst"):
-            emit("conns", conns() - before)
-        if metric == "burst_cold":
-            emit("rss", {"peak_mb": _status_mb("VmHWM"), "base_mb": base})
+    for name, phase in items:
+        cand = ready.get(name)
+        if cand is None:
+            cand = ready[name] = by_name[name]
+            cand.setup(url)
+            loop.run_until_complete(cand.ainvoke() if cand.has("ainvoke") else cand.astream())
         gc.collect()
         gc.freeze()
+        base = _rss_now()
+        runs = (
+            [("burst_cold", cand.ainvoke, 1000), ("burst", cand.ainvoke, 1000)]
+            if phase == "ainvoke"
+            else [("astream", cand.astream, 200)]
+        )
+        for metric, fn, n in runs:
+            before = conns()
+            try:
+                emit(name, metric, loop.run_until_complete(burst(fn, n, cap)))
+            except TooSlow:
+                if metric.startswith("burst"):
+                    emit(name, "conns", conns() - before)
+                emit(name, metric, None)
+                os._exit(0)
+            if metric.startswith("burst"):
+                emit(name, "conns", conns() - before)
+            if metric == "burst_cold" and name == first:
+                emit(name, "rss", {"peak_mb": _status_mb("VmHWM"), "base_mb": base})
+            gc.collect()
+            gc.freeze()
     os._exit(0)
 
 
@@ -619,11 +639,10 @@ def main() -> None:
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--burst-child", help=argparse.SUPPRESS)
-    parser.add_argument("--metrics", default="ainvoke,astream", help=argparse.SUPPRESS)
     parser.add_argument("--cap", type=float, default=1.5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.burst_child:
-        burst_child(args.burst_child, args.url, args.metrics.split(","), args.cap)
+        burst_child([tuple(i) for i in json.loads(args.burst_child)], args.url, args.cap)
         return
     if args.rss_child:
         rss_child(args.rss_child, args.url)
