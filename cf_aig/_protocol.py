@@ -28,14 +28,13 @@ from .errors import (
     StreamInterruptedError,
     error_from_body,
 )
-from .options import GatewayInfo, GatewayOptions
+from .options import SECRET_HEADERS, GatewayInfo, GatewayOptions
 
 log = logging.getLogger("cf_aig")
 T = TypeVar("T")
 
 USER_AGENT = "cf-aig/0.1.0"
 MAX_RETRY_WAIT = 60.0
-SECRET_HEADERS = frozenset({"authorization", "cf-aig-authorization", "x-api-key"})
 _SECRET_HEADERS = SECRET_HEADERS
 
 

@@ -21,15 +21,16 @@ False
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 
-from ._protocol import SECRET_HEADERS
-from .client import AsyncClient, Client
 from .config import Settings
 from .errors import ConfigurationError
-from .options import OPTION_NAMES, GatewayOptions, MetadataValue
+from .options import OPTION_NAMES, SECRET_HEADERS, GatewayOptions, MetadataValue
+
+if TYPE_CHECKING:  # the HTTP stack loads on first use, not when a framework class is defined
+    from .client import AsyncClient, Client
 
 OPTION_OF_FIELD: dict[str, str] = {
     ("gateway_metadata" if name == "metadata" else name): name for name in OPTION_NAMES
@@ -105,8 +106,8 @@ class GatewayFields(BaseModel):
     session_affinity: str | None = Field(
         default=None, description="Workers AI prefix-cache routing key.")
 
-    _client: Client | None = PrivateAttr(default=None)
-    _async_client: AsyncClient | None = PrivateAttr(default=None)
+    _client: Any = PrivateAttr(default=None)
+    _async_client: Any = PrivateAttr(default=None)
 
     def gateway_options(self) -> GatewayOptions:
         """The gateway options set on this instance (validated)."""
@@ -144,16 +145,20 @@ class GatewayFields(BaseModel):
     @property
     def client(self) -> Client:
         """The core sync client (built on first use, then reused)."""
-        client = self._client
+        client: Client | None = self._client
         if client is None:
+            from .client import Client
+
             client = self._client = Client(http_client=self.http_client, **self.core_kwargs())
         return client
 
     @property
     def async_client(self) -> AsyncClient:
         """The core async client (built on first use, then reused)."""
-        client = self._async_client
+        client: AsyncClient | None = self._async_client
         if client is None:
+            from .client import AsyncClient
+
             client = self._async_client = AsyncClient(http_client=self.http_async_client,
                                                       **self.core_kwargs())
         return client

@@ -27,6 +27,8 @@ from .errors import ConfigurationError
 MetadataValue = str | int | float | bool
 Backoff = Literal["constant", "linear", "exponential"]
 
+SECRET_HEADERS = frozenset({"authorization", "cf-aig-authorization", "x-api-key"})
+"""Headers that carry credentials: never set from options, never shown."""
 CACHE_TTL_MIN = 60
 CACHE_TTL_MAX = 30 * 24 * 3600  # "1 month" (reference §3.1)
 RETRY_DELAY_MAX_MS = 60_000  # docs say 5000 (June) and 60000 (Sept): accept the larger
