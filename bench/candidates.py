@@ -435,13 +435,21 @@ class CoreClient(Candidate):
         await self.aclient.aclose()
 
 
+def lean_client(**kwargs: Any) -> Any:
+    """An httpx.AsyncClient on the core's O(1) pool (cf_aig/_pool.py), 100/100 connections."""
+    import httpx
+
+    from cf_aig._pool import LeanAsyncTransport
+
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30)
+    return httpx.AsyncClient(transport=LeanAsyncTransport(limits=limits), **kwargs)
+
+
 def make_async_http(kind: str) -> Any:
     """An ``httpx.AsyncClient``-compatible client for the pool study (None = core default)."""
     if kind == "default":
         return None
     if kind == "lean pool":
-        from leanpool import lean_client
-
         return lean_client(timeout=120)
     if kind == "httpx2":
         import httpx2

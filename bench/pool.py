@@ -41,7 +41,7 @@ CASES = [
     "httpx 1000/100 (openai SDK limits)",
     "httpx keep-alive off",
     "httpx 100/100 + Semaphore(100)",
-    "httpx 100/100 LeanAsyncTransport (bench/leanpool.py)",
+    "httpx 100/100 LeanAsyncTransport (cf_aig/_pool.py)",
     "httpx2 100/100",
     "httpx-aiohttp",
     "raw aiohttp (limit 100)",
@@ -61,7 +61,7 @@ def make(case: str, url: str) -> tuple[Any, Any]:
 
         http: Any = None
         if "lean" in case:
-            from leanpool import lean_client
+            from candidates import lean_client
 
             http = lean_client(timeout=120)
         elif "httpx2" in case:
@@ -116,7 +116,7 @@ def make(case: str, url: str) -> tuple[Any, Any]:
             timeout=120,
         )
     elif "Lean" in case:
-        from leanpool import lean_client
+        from candidates import lean_client
 
         hc = lean_client(headers=HEADERS, timeout=120)
     elif case.startswith("httpx-aiohttp"):
