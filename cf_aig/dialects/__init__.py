@@ -12,6 +12,7 @@ completions and chunks. Adding an endpoint means adding a dialect; nothing else 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import ConfigurationError
@@ -48,6 +49,33 @@ class Dialect(Protocol):
     def stream_state(self, model: str) -> StreamState:
         """A fresh decoder for one stream."""
         ...
+
+
+class FixedPathDialect:
+    """A dialect with one path for every model, made of its module's pure functions."""
+
+    __slots__ = ("_build", "_parse", "_path", "_state", "api")
+
+    def __init__(self, api: Api, path: str, build: Callable[..., dict[str, Any]],
+                 parse: Callable[[Any], ChatCompletion],
+                 stream_state: Callable[[str], StreamState]) -> None:
+        self.api = api
+        self._path = path
+        self._build = build
+        self._parse = parse
+        self._state = stream_state
+
+    def endpoint(self, model: str) -> str:
+        return self._path
+
+    def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+        return self._build(request, stream=stream)
+
+    def parse(self, body: Any) -> ChatCompletion:
+        return self._parse(body)
+
+    def stream_state(self, model: str) -> StreamState:
+        return self._state(model)
 
 
 def get_dialect(api: str) -> Dialect:

@@ -61,7 +61,8 @@ from ..errors import (
     error_from_body,
 )
 from ..profiles import get_profile
-from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from . import FixedPathDialect
 from .chat import check_error, completion_to_chunks, loads, make_chunk
 
 DEFAULT_MAX_TOKENS = 8192
@@ -816,22 +817,6 @@ class MessagesStream:
         return []
 
 
-class MessagesDialect:
-    """Anthropic Messages over ``/ai/v1/messages``; see the module docstring."""
-
-    api: Api = "messages"
-
-    def endpoint(self, model: str) -> str:
-        return "/ai/v1/messages"
-
-    def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-        return build_messages_body(request, stream=stream)
-
-    def parse(self, body: Any) -> ChatCompletion:
-        return parse_message(body)
-
-    def stream_state(self, model: str) -> MessagesStream:
-        return MessagesStream(model)
-
-
-ANTHROPIC = MessagesDialect()
+ANTHROPIC = FixedPathDialect("messages", "/ai/v1/messages", build_messages_body, parse_message,
+                             MessagesStream)
+"""Anthropic Messages over ``/ai/v1/messages``; see the module docstring."""

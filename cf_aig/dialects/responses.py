@@ -52,7 +52,8 @@ from ..errors import (
     StreamInterruptedError,
     error_from_body,
 )
-from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from . import FixedPathDialect
 from .chat import check_error, completion_to_chunks, loads, make_chunk
 
 # Native Responses fields a canonical request may carry; they pass through untouched.
@@ -752,22 +753,6 @@ class ResponsesStream:
         return []
 
 
-class ResponsesDialect:
-    """The OpenAI Responses API over ``/ai/v1/responses``; see the module docstring."""
-
-    api: Api = "responses"
-
-    def endpoint(self, model: str) -> str:
-        return "/ai/v1/responses"
-
-    def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-        return build_responses_body(request, stream=stream)
-
-    def parse(self, body: Any) -> ChatCompletion:
-        return parse_response(body)
-
-    def stream_state(self, model: str) -> ResponsesStream:
-        return ResponsesStream(model)
-
-
-RESPONSES = ResponsesDialect()
+RESPONSES = FixedPathDialect("responses", "/ai/v1/responses", build_responses_body,
+                             parse_response, ResponsesStream)
+"""The OpenAI Responses API over ``/ai/v1/responses``; see the module docstring."""
