@@ -316,10 +316,18 @@ def test_unified_run_third_party_stream(client: httpx.Client) -> None:
     assert events[-1] == "[DONE]" and events[0]["object"] == "chat.completion.chunk"
 
 
-def test_unified_run_anthropic_not_yet(client: httpx.Client) -> None:
+def test_unified_run_anthropic_takes_and_returns_native_messages(client: httpx.Client) -> None:
     r = client.post("/ai/run", json={"model": "anthropic/claude-sonnet-4.5", "input": {
         "max_tokens": 10, "messages": USER}})
-    assert r.status_code == 400 and "Anthropic Messages" in r.json()["errors"][0]["message"]
+    assert r.status_code == 200
+    body = r.json()
+    assert body["type"] == "message" and body["content"][0]["type"] == "text"
+    r = client.post("/ai/run", json={"model": "anthropic/claude-sonnet-4.5", "input": {
+        "max_tokens": 10, "messages": USER, "stream": True}})
+    assert "event: message_start" in r.text and "event: message_stop" in r.text
+    r = client.post("/ai/run", json={"model": "anthropic/claude-sonnet-4.5", "input": {
+        "messages": USER}})
+    assert r.status_code == 400 and "max_tokens" in r.text
 
 
 def test_unified_run_needs_input(client: httpx.Client) -> None:

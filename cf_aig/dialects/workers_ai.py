@@ -1,10 +1,11 @@
 """``/ai/run``: Workers AI native (``/ai/run/{model}``) and the unified ``/ai/run``.
 
 ``@cf``/``@hf`` models go to ``/ai/run/{model}`` with the model's own input; other
-models go to unified ``/ai/run`` as ``{"model", "input"}``. Responses come in the v4
-envelope (unwrapped here) or bare (accepted too: the unified envelope is undocumented,
-reference §10.1). Classic models answer ``{"response", "tool_calls", "usage"}``;
-chat-schema models answer a ``chat.completion`` (reference §4.2).
+models go to unified ``/ai/run`` as ``{"model", "input"}``, where ``anthropic/*`` input is
+an Anthropic Messages body and the answer comes back natively (reference §4.1).
+Responses come in the v4 envelope (unwrapped here) or bare (accepted too: the unified
+envelope is undocumented, reference §10.1). Classic models answer
+``{"response", "tool_calls", "usage"}``; chat-schema models a ``chat.completion`` (§4.2).
 
 >>> body = WORKERS_AI.build({"model": "@cf/meta/llama-3.1-8b-instruct",
 ...     "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]}, stream=False)
@@ -24,6 +25,7 @@ from typing import Any
 from ..errors import ConfigurationError, ResponseDecodeError
 from ..profiles import get_profile, is_workers_ai
 from ..types import Api, ChatCompletion, ChatRequest
+from . import StreamState
 from .chat import (
     ChunkStream,
     check_error,
@@ -134,6 +136,12 @@ class WorkersAIDialect:
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         model = request.get("model", "")
+        if model.startswith("anthropic/"):  # input is an Anthropic Messages body (§4.1)
+            from .anthropic import build_messages_body
+
+            body = build_messages_body(request, stream=stream)
+            body.pop("model", None)
+            return {"model": model, "input": body}
         if not is_workers_ai(model):
             inner = {k: v for k, v in request.items() if k != "model"}
             if stream:
@@ -159,6 +167,10 @@ class WorkersAIDialect:
         result = body.get("result") if isinstance(body, dict) and "success" in body else body
         if isinstance(result, dict) and isinstance(result.get("choices"), list):
             return normalize_completion(result)
+        if isinstance(result, dict) and result.get("type") == "message":  # Anthropic native
+            from .anthropic import parse_message
+
+            return parse_message(result)
         if isinstance(result, dict) and ("response" in result or "tool_calls" in result):
             try:
                 return classic_to_completion(result, model=str(result.get("model", "")))
@@ -168,7 +180,11 @@ class WorkersAIDialect:
                     f"{str(result)[:200]}") from exc
         raise ResponseDecodeError(f"unrecognised /ai/run result: {str(body)[:200]}")
 
-    def stream_state(self, model: str) -> ChunkStream:
+    def stream_state(self, model: str) -> StreamState:
+        if model.startswith("anthropic/"):  # the native Anthropic event stream
+            from .anthropic import MessagesStream
+
+            return MessagesStream(model)
         return ChunkStream(model)
 
 

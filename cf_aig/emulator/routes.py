@@ -5,6 +5,7 @@ Envelope choices where the real API is undocumented (reference §10):
 * ``POST /ai/run`` (unified) answers ``@cf`` models exactly like ``/ai/run/{model}``, and
   third-party chat models with an OpenAI ``chat.completion`` inside the v4 envelope
   (streams are bare OpenAI chunks). ``anthropic/*`` input is an Anthropic Messages body,
+  answered natively (a bare Anthropic message or event stream, as the binding does);
   which the emulator does not speak yet: 400, v4 envelope, code 7003.
 * Invalid ``cf-aig-*`` headers: 400 ``AiGatewayError`` with code 2000 (no documented code).
 * Request-body validation errors: 400, v4 envelope, code 7003 ("Model execution failed
@@ -408,8 +409,8 @@ class App:
         return engine.generate(body, think=think or model in REASONING_MODELS,
                                script=call.script, cached_tokens=cached_tokens)
 
-    def _messages(self, call: Call) -> Outcome:
-        parsed = messages.parse(call.body)
+    def _messages(self, call: Call, body: Mapping[str, Any] | None = None) -> Outcome:
+        parsed = messages.parse(call.body if body is None else body)
         self._chat_kind(parsed.model)
         cache = "\0anthropic-prompt-cache" if parsed.cache_control else None
         gen = self._generate(call, parsed.canonical, parsed.model, think=parsed.think,
@@ -492,8 +493,9 @@ class App:
         if model.startswith(("@cf/", "@hf/")):
             return self._workers_ai(call, model, inp)
         if model.startswith("anthropic/") and model in THIRD_PARTY_CHAT:
-            raise _user_error(f"{model} takes an Anthropic Messages body on /ai/run; the "
-                              "emulator does not speak it yet (use /ai/v1/chat/completions)")
+            # Anthropic models take a Messages body as input and answer natively (as on the
+            # binding's run path, reference §4.1): a bare message / Anthropic event stream.
+            return self._messages(call, {**inp, "model": model})
         self._chat_kind(model)
         req = {**inp, "model": model}
         _check_messages(req)

@@ -495,3 +495,16 @@ def test_refused_before_sending(client: Client, cf_aig_emulator: Emulator, api: 
     with pytest.raises(ConfigurationError, match=match):
         client.chat(request, api=api)  # type: ignore[arg-type]
     assert model_calls(cf_aig_emulator) == []
+
+
+def test_anthropic_model_on_unified_run_round_trips(client: Client,
+                                                    cf_aig_emulator: Emulator) -> None:
+    request = req("messages", tools=[WEATHER_TOOL],
+                  messages=[{"role": "user", "content": "Use get_weather for Paris"}])
+    whole = client.chat(request, api="run").completion
+    sent = [r for r in cf_aig_emulator.requests if r.path.endswith("/ai/run")][-1]
+    assert sent.path.endswith("/ai/run") and "max_tokens" in sent.json["input"]
+    assert whole["choices"][0]["finish_reason"] == "tool_calls"
+    merged = streamed(client, request, "run")
+    assert merged["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+    assert merged["usage"]["total_tokens"] > 0
