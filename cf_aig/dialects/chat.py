@@ -61,8 +61,26 @@ def strip_history_extras(messages: list[Any]) -> list[Any]:
             if isinstance(m, dict) else m for m in messages]
 
 
+FINISH_REASONS = {"model_length": "length", "max_tokens": "length", "eos": "stop",
+                  "end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls"}
+"""Provider spellings of finish reasons → OpenAI's (others pass through unchanged)."""
+
+
+def text_of_parts(content: Any) -> Any:
+    """Content given as a list of ``{"type": "text", "text"}`` parts → one string;
+    anything else is returned unchanged."""
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and p.get("type") in ("text", "output_text") for p in content
+    ):
+        return "".join(str(p.get("text") or "") for p in content)
+    return content
+
+
 def normalize_message(message: dict[str, Any]) -> None:
-    """In place: ``reasoning`` → ``reasoning_content``; tool-call ids and string args."""
+    """In place: ``reasoning`` → ``reasoning_content``; text-part lists → a string;
+    tool-call ids and string arguments."""
+    if isinstance(message.get("content"), list):
+        message["content"] = text_of_parts(message["content"])
     if "reasoning" in message and not message.get("reasoning_content"):
         value = message.pop("reasoning")
         if isinstance(value, str):
@@ -99,6 +117,9 @@ def normalize_completion(body: dict[str, Any]) -> ChatCompletion:
             message = choice.get("message")
             if isinstance(message, dict):
                 normalize_message(message)
+            reason = choice.get("finish_reason")
+            if reason in FINISH_REASONS:
+                choice["finish_reason"] = FINISH_REASONS[reason]
     except (TypeError, AttributeError, KeyError, IndexError) as exc:
         raise ResponseDecodeError(
             f"unexpected chat.completion shape ({type(exc).__name__}: {exc}): "
@@ -228,11 +249,16 @@ class ChunkStream:
         if self._id is None and obj.get("id"):
             self._id = obj["id"]
         for choice in choices:
-            if choice.get("finish_reason"):
+            reason = choice.get("finish_reason")
+            if reason:
                 self._finished = True
+                if reason in FINISH_REASONS:
+                    choice["finish_reason"] = FINISH_REASONS[reason]
             delta = choice.get("delta")
             if not delta:
                 continue
+            if isinstance(delta.get("content"), list):
+                delta["content"] = text_of_parts(delta["content"])
             if "reasoning" in delta and not delta.get("reasoning_content"):
                 value = delta.pop("reasoning")
                 if isinstance(value, str):
@@ -258,6 +284,10 @@ class ChunkStream:
                 and not (fn.get("name") or fn.get("arguments"))
             ):
                 continue  # "null finalisation" element some models send
+            args = fn.get("arguments")
+            if args is not None and not isinstance(args, str):  # an object, not a fragment
+                fn = dict(fn, arguments=json.dumps(args, ensure_ascii=False))
+                call = dict(call, function=fn)
             index = call.get("index")
             cid = call.get("id")
             if index is None:

@@ -244,3 +244,16 @@ def test_accumulator_places_fragments_without_index_by_id() -> None:
         acc.add({"choices": [{"index": 0, "delta": {"tool_calls": [tc]}}]})  # type: ignore[list-item]
     calls = acc.completion()["choices"][0]["message"]["tool_calls"]
     assert [(c["id"], c["function"]["arguments"]) for c in calls] == [("a", "{}"), ("b", "{}")]
+
+
+def test_other_provider_spellings_are_normalised() -> None:
+    raw = (b'data: {"id":"x","choices":[{"index":0,"delta":{"content":[{"type":"text","text":"Hi"}]}}]}\n\n'
+           b'data: {"id":"x","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","type":"function","function":{"name":"f","arguments":{"a":1}}}]}}]}\n\n'
+           b'data: {"id":"x","choices":[{"index":0,"delta":{},"finish_reason":"model_length"}]}\n\ndata: [DONE]\n\n')
+    done = merged(raw)
+    choice = done["choices"][0]
+    assert choice["message"]["content"] == "Hi" and choice["finish_reason"] == "length"
+    assert json.loads(choice["message"]["tool_calls"][0]["function"]["arguments"]) == {"a": 1}
+    c = get_dialect("chat_completions").parse({"choices": [{"index": 0, "finish_reason": "eos",
+        "message": {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}}]})
+    assert c["choices"][0]["message"]["content"] == "ab" and c["choices"][0]["finish_reason"] == "stop"
