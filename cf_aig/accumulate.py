@@ -92,7 +92,14 @@ def finish_tool_calls(calls: dict[int, dict[str, Any]]) -> list[ToolCall]:
 
 
 class ChunkAccumulator:
-    """Collects canonical chunks; :meth:`completion` returns the merged result."""
+    """Collects canonical chunks; :meth:`completion` returns the merged result.
+
+    >>> acc = ChunkAccumulator()
+    >>> for piece in ("Hel", "lo"):
+    ...     acc.add({"choices": [{"index": 0, "delta": {"content": piece}}]})
+    >>> acc.completion()["choices"][0]["message"]["content"]
+    'Hello'
+    """
 
     def __init__(self) -> None:
         self.id: str | None = None

@@ -54,7 +54,13 @@ DEFAULT_LIMITS = httpx.Limits(
 
 @dataclass(slots=True)
 class ChatResult:
-    """A canonical ``chat.completion`` plus what the gateway said about it."""
+    """A canonical ``chat.completion`` plus what the gateway said about it.
+
+    >>> r = ChatResult({"choices": [{"message": {"role": "assistant", "content": "Hi"}}]},
+    ...                GatewayInfo(log_id="019a"))
+    >>> r.text, r.info.log_id
+    ('Hi', '019a')
+    """
 
     completion: ChatCompletion
     info: GatewayInfo
@@ -69,7 +75,11 @@ class ChatResult:
 
 @dataclass(slots=True)
 class RunResult:
-    """An ``/ai/run`` result: the model's output (envelope removed), or bytes if binary."""
+    """An ``/ai/run`` result: the model's output (envelope removed), or bytes if binary.
+
+    >>> RunResult({"response": "Hello"}, GatewayInfo()).result["response"]
+    'Hello'
+    """
 
     result: Any
     info: GatewayInfo
@@ -78,7 +88,11 @@ class RunResult:
 
 @dataclass(slots=True)
 class EmbeddingResult:
-    """Vectors in input order, the token usage, and the gateway info of each batch."""
+    """Vectors in input order, the token usage, and the gateway info of each batch.
+
+    >>> EmbeddingResult(vectors=[[0.6, 0.8]], model="@cf/baai/bge-small-en-v1.5").vectors
+    [[0.6, 0.8]]
+    """
 
     vectors: list[list[float]]
     model: str
@@ -162,6 +176,15 @@ class Stream(_StreamBase[T]):
     """A sync stream of canonical chunks (or raw events); iterate it once.
 
     Use it as a context manager, or call :meth:`close` when you stop early.
+
+    >>> from cf_aig.emulator import Emulator
+    >>> with Emulator() as emu, Client(account_id="a", api_token="t",
+    ...                                base_url=emu.base_url) as client:
+    ...     with client.chat_stream({"model": "openai/gpt-5.5", "messages": [
+    ...             {"role": "user", "content": "Hello"}]}) as stream:
+    ...         chunks = list(stream)
+    >>> chunks[-1]["usage"]["total_tokens"] > 0, stream.info.log_id is not None
+    (True, True)
     """
 
     __slots__ = ()
@@ -201,7 +224,22 @@ class Stream(_StreamBase[T]):
 
 
 class AsyncStream(_StreamBase[T]):
-    """An async stream of canonical chunks (or raw events); iterate it once."""
+    """An async stream of canonical chunks (or raw events); iterate it once.
+
+    >>> import asyncio
+    >>> from cf_aig.emulator import Emulator
+    >>> async def main(url: str) -> str:
+    ...     client = AsyncClient(account_id="a", api_token="t", base_url=url)
+    ...     stream = await client.chat_stream({"model": "openai/gpt-5.5", "messages": [
+    ...         {"role": "user", "content": "Hello"}]})
+    ...     text = "".join([c["choices"][0]["delta"].get("content") or ""
+    ...                     async for c in stream if c["choices"]])
+    ...     await client.aclose()
+    ...     return text
+    >>> with Emulator() as emu:
+    ...     print(asyncio.run(main(emu.base_url))[:24])
+    Here is an emulated answ
+    """
 
     __slots__ = ()
 

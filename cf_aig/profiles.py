@@ -19,7 +19,12 @@ from typing import Any, Literal
 
 @dataclass(frozen=True, slots=True)
 class ModelProfile:
-    """Capabilities of one model; ``None`` means unknown."""
+    """Capabilities of one model (from :func:`get_profile`).
+
+    >>> p = get_profile("@cf/meta/llama-3.1-8b-instruct")
+    >>> p.provider, p.workers_ai_schema, p.streaming_json_schema
+    ('workers-ai', 'classic', False)
+    """
 
     model: str
     provider: str

@@ -99,20 +99,19 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     ``anthropic/claude-sonnet-4.5``...) and Workers AI (``@cf/moonshotai/kimi-k2.6``).
     Credentials come from arguments or ``CLOUDFLARE_ACCOUNT_ID`` / ``CLOUDFLARE_API_TOKEN``.
 
-    Example (against the local emulator)::
+    Example (against the local emulator):
 
-        from cf_aig.emulator import Emulator
-        from langchain_cf_aig import ChatCloudflareAIGateway
-
-        with Emulator() as emu:
-            llm = ChatCloudflareAIGateway(
-                model="openai/gpt-5.5", account_id="acc", api_token="tok",
-                base_url=emu.base_url, cache_ttl=600,
-            )
-            msg = llm.invoke("Hello there")
-            print(msg.text, msg.usage_metadata, msg.response_metadata["gateway"]["log_id"])
-            for chunk in llm.stream("Hi", skip_cache=True):
-                print(chunk.text, end="")
+    >>> from cf_aig.emulator import Emulator
+    >>> with Emulator() as emu:
+    ...     llm = ChatCloudflareAIGateway(model="openai/gpt-5.5", account_id="acc",
+    ...                                   api_token="tok", base_url=emu.base_url, cache_ttl=600)
+    ...     msg = llm.invoke("Hello there")
+    ...     again = llm.invoke("Hello there")
+    ...     streamed = "".join(c.text for c in llm.stream("Hello there", skip_cache=True))
+    >>> msg.usage_metadata["total_tokens"] > 0, again.response_metadata["gateway"]["cache_status"]
+    (True, 'HIT')
+    >>> streamed == msg.text
+    True
     """
 
     model_config = ConfigDict(

@@ -18,18 +18,16 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
     """Embeddings through AI Gateway: ``/ai/run/@cf/...`` for Workers AI models, else
     ``/ai/v1/embeddings``. Texts are sent in batches at the model's limit.
 
-    Example (against the local emulator)::
+    Example (against the local emulator):
 
-        from cf_aig.emulator import Emulator
-        from langchain_cf_aig import CloudflareAIGatewayEmbeddings
-
-        with Emulator() as emu:
-            emb = CloudflareAIGatewayEmbeddings(
-                model="@cf/baai/bge-base-en-v1.5", account_id="acc", api_token="tok",
-                base_url=emu.base_url,
-            )
-            vectors = emb.embed_documents(["hello", "world"])
-            print(len(vectors), len(vectors[0]))   # 2 768
+    >>> from cf_aig.emulator import Emulator
+    >>> with Emulator() as emu:
+    ...     emb = CloudflareAIGatewayEmbeddings(model="@cf/baai/bge-base-en-v1.5",
+    ...                                         account_id="acc", api_token="tok",
+    ...                                         base_url=emu.base_url)
+    ...     vectors = emb.embed_documents(["hello", "world"])
+    >>> len(vectors), len(vectors[0])
+    (2, 768)
     """
 
     model_config = ConfigDict(
