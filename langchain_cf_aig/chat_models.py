@@ -87,6 +87,12 @@ class _Call:
     timeout: float | None
     include_usage: bool
 
+    @property
+    def args(self) -> dict[str, Any]:
+        """Keyword arguments of the core call (``chat``/``chat_stream``)."""
+        return {"api": self.api, "options": self.options, "headers": self.headers,
+                "timeout": self.timeout}
+
 
 def _wrap(exc: BaseException) -> BaseException:
     return to_langchain_error(exc)
@@ -353,13 +359,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, run_manager)
         try:
-            result = self.client.chat(
-                call.request,  # type: ignore[arg-type]
-                api=call.api,
-                options=call.options,
-                headers=call.headers,
-                timeout=call.timeout,
-            )
+            result = self.client.chat(call.request, **call.args)  # type: ignore[arg-type]
         except cf_aig.CfAigError as exc:
             raise _wrap(exc) from exc
         return completion_to_result(result.completion, result.info)
@@ -373,13 +373,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, run_manager)
         try:
-            result = await self.async_client.chat(
-                call.request,  # type: ignore[arg-type]
-                api=call.api,
-                options=call.options,
-                headers=call.headers,
-                timeout=call.timeout,
-            )
+            result = await self.async_client.chat(call.request, **call.args)  # type: ignore[arg-type]
         except cf_aig.CfAigError as exc:
             raise _wrap(exc) from exc
         return completion_to_result(result.completion, result.info)
@@ -393,13 +387,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, run_manager)
         try:
-            stream = self.client.chat_stream(
-                call.request,  # type: ignore[arg-type]
-                api=call.api,
-                options=call.options,
-                headers=call.headers,
-                timeout=call.timeout,
-            )
+            stream = self.client.chat_stream(call.request, **call.args)  # type: ignore[arg-type]
             with stream:
                 conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
                 for raw in stream:
@@ -420,13 +408,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, run_manager)
         try:
-            stream = await self.async_client.chat_stream(
-                call.request,  # type: ignore[arg-type]
-                api=call.api,
-                options=call.options,
-                headers=call.headers,
-                timeout=call.timeout,
-            )
+            stream = await self.async_client.chat_stream(call.request, **call.args)  # type: ignore[arg-type]
             async with stream:
                 conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
                 async for raw in stream:
