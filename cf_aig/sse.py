@@ -25,6 +25,16 @@ class SSEDecoder:
         self._data: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[Event]:
+        if (
+            not self._buf
+            and not self._data
+            and self._event is None
+            and chunk.startswith(b"data: ")
+            and chunk.endswith(b"\n\n")
+            and chunk.count(b"\n") == 2
+            and b"\r" not in chunk
+        ):  # fast path: one whole one-line event per read, the common case
+            return [(None, chunk[6:-2])]
         buf = self._buf + chunk if self._buf else chunk
         if b"\r" in buf:
             hold = buf.endswith(b"\r")  # maybe the first half of a CRLF: wait for more

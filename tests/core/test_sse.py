@@ -84,3 +84,10 @@ def test_garbage_never_raises(raw: bytes, cuts: list[int]) -> None:
     for name, data in decode_all(parts):
         assert isinstance(data, bytes)
         assert name is None or isinstance(name, str)
+
+
+def test_fast_path_keeps_a_pending_event_name() -> None:
+    d = SSEDecoder()
+    assert d.feed(b"event: message_start\n") == []
+    assert d.feed(b'data: {"a":1}\n\n') == [("message_start", b'{"a":1}')]
+    assert d.feed(b"data: x\n\n") == [(None, b"x")]
