@@ -290,7 +290,7 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
             if choice == "required" and not self.profile.tool_choice:
                 # Classic Workers AI models cannot be forced; they still call tools when
                 # asked to, so structured output and agents keep working.
-                logger.debug("%s cannot force a tool call; sending tool_choice=auto", self.model)
+                logger.info("%s cannot force a tool call; sending tool_choice=auto", self.model)
                 choice = "auto"
             out["tool_choice"] = choice
             if self.profile.parallel_tool_calls:
