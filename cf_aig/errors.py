@@ -219,14 +219,26 @@ _BY_PROVIDER_TYPE: dict[str, type[CfAigError]] = {
 _CONTEXT_HINTS = ("context window", "context length", "context_length", "maximum context")
 
 
+def _first_sse_data(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.startswith("data:"):
+            data = line[5:].strip()
+            if data.startswith("{"):
+                return data
+    return None
+
+
 def parse_error_body(body: Any) -> tuple[int | str | None, str | None, str | None]:
     """Return ``(code, message, provider_error_type)`` from any known error envelope."""
     if isinstance(body, (bytes, str)):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
-            body = json.loads(body)
+            body = json.loads(text)
         except ValueError:
-            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-            return None, text.strip()[:500] or None, None
+            data = _first_sse_data(text)  # an error sent as an SSE event
+            if data is None:
+                return None, text.strip()[:500] or None, None
+            return parse_error_body(data)
     if not isinstance(body, Mapping):
         return None, None, None
     code: int | str | None = body.get("internalCode")

@@ -59,3 +59,11 @@ def test_responses_error_event_code_and_anthropic_timeout() -> None:
     assert type(err) is E.RateLimitError and err.code == "rate_limit_exceeded"
     err = error_from_body(None, {"type": "error", "error": {"type": "timeout_error", "message": "t"}})
     assert type(err) is E.APITimeoutError and err.retryable
+
+
+def test_error_sent_as_an_sse_event_is_read() -> None:
+    body = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    err = error_from_body(529, body)
+    assert type(err) is E.ServerError and err.message == "Overloaded"
+    err = error_from_body(429, b'data: {"success":false,"errors":[{"code":3036,"message":"quota"}]}\n\n')
+    assert type(err) is E.QuotaExceededError and err.code == 3036
