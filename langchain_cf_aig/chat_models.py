@@ -302,7 +302,10 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             request.pop("stop", None)
         if "max_tokens" in request and model.startswith("openai/"):
             request["max_completion_tokens"] = request.pop("max_tokens")
-        request["messages"] = messages_to_dicts(messages, api == "messages")
+        # Signed thinking goes back wherever the wire is Anthropic's: /ai/v1/messages, and
+        # anthropic/* models on unified /ai/run (their input is a Messages body).
+        anthropic_wire = api == "messages" or (api == "run" and model.startswith("anthropic/"))
+        request["messages"] = messages_to_dicts(messages, anthropic_wire)
         if run_manager is not None and (self.send_run_id or self.metadata_to_gateway):
             options = self._correlate(options, run_manager)
         return _Call(

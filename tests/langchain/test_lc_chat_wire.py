@@ -465,10 +465,12 @@ def test_each_chunk_reaches_callbacks_exactly_once(emu: Emulator, streaming_invo
         assert expected == len(chunks)
 
 
+@pytest.mark.parametrize("api", ["messages", "run"])
 @pytest.mark.parametrize("stream", [False, True])
-def test_anthropic_thinking_blocks_round_trip_on_messages_api(emu: Emulator, stream: bool) -> None:
+def test_anthropic_thinking_blocks_round_trip_on_messages_api(emu: Emulator, stream: bool,
+                                                              api: str) -> None:
     llm = make(
-        emu, "anthropic/claude-sonnet-4.5", api="messages", reasoning_effort="low"
+        emu, "anthropic/claude-sonnet-4.5", api=api, reasoning_effort="low"
     ).bind_tools([_add])  # Anthropic: no forced tool while thinking
     first = aggregate(llm.stream("use _add on 2 and 3")) if stream else llm.invoke("use _add 2 3")
     blocks = first.additional_kwargs["thinking_blocks"]
@@ -481,7 +483,8 @@ def test_anthropic_thinking_blocks_round_trip_on_messages_api(emu: Emulator, str
             ToolMessage("5", tool_call_id=call["id"]),
         ]
     )
-    sent = last_model_request(emu).json["messages"][1]["content"]
+    body = last_model_request(emu).json
+    sent = (body["input"] if api == "run" else body)["messages"][1]["content"]
     assert sent[0]["type"] == "thinking" and sent[0]["signature"] == blocks[0]["signature"]
 
 
