@@ -54,16 +54,14 @@ import uuid
 from typing import Any, cast
 
 from ..errors import (
-    CfAigError,
     ConfigurationError,
     ResponseDecodeError,
-    StreamInterruptedError,
     error_from_body,
 )
 from ..profiles import get_profile
 from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from . import FixedPathDialect
-from .chat import check_error, completion_to_chunks, loads, make_chunk
+from .chat import TypedEventStream, check_error, completion_to_chunks, make_chunk
 
 DEFAULT_MAX_TOKENS = 8192
 """``max_tokens`` when the request sets none (capped by the model profile)."""
@@ -611,7 +609,7 @@ class _Block:
         self.streamed = False
 
 
-class MessagesStream:
+class MessagesStream(TypedEventStream):
     """Decoder for one Anthropic Messages event stream (see the module docstring).
 
     >>> s = ANTHROPIC.stream_state("anthropic/claude-sonnet-4.5")
@@ -623,44 +621,17 @@ class MessagesStream:
     {'content': 'Hi'}
     """
 
-    __slots__ = ("_blocks", "_created", "_done", "_id", "_model", "_reason", "_tools", "_usage")
+    __slots__ = ("_blocks", "_reason", "_tools", "_usage")
+    ID_PREFIX = "msg"
+    LABEL = "Anthropic"
+    TERMINAL = "message_stop"
 
     def __init__(self, model: str) -> None:
-        self._model = model
-        self._id: str | None = None
-        self._created = int(time.time())
+        super().__init__(model)
         self._blocks: dict[int, _Block] = {}
         self._tools = 0
         self._usage: dict[str, Any] = {}
         self._reason: str | None = None
-        self._done = False
-
-    def _base(self) -> dict[str, Any]:
-        if self._id is None:
-            self._id = f"msg_{uuid.uuid4().hex[:24]}"
-        return {
-            "id": self._id,
-            "object": "chat.completion.chunk",
-            "created": self._created,
-            "model": self._model,
-        }
-
-    def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
-        return make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": reason}])
-
-    def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
-        if data.strip() == b"[DONE]":
-            return []
-        obj = loads(data, "Anthropic stream event")
-        if not isinstance(obj, dict):
-            raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
-        kind = obj.get("type") if isinstance(obj.get("type"), str) else name
-        try:
-            return self._event(kind, obj)
-        except CfAigError:
-            raise
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-            raise ResponseDecodeError(f"malformed Anthropic {kind} event: {data[:200]!r}") from exc
 
     def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
         if kind == "error" or (kind is None and obj.get("error")):
@@ -809,12 +780,6 @@ class MessagesStream:
             out.append(make_chunk(self._base(), [], usage))
         return out
 
-    def finish(self) -> list[ChatCompletionChunk]:
-        if not self._done:
-            raise StreamInterruptedError(
-                "the Anthropic stream ended without message_stop: the answer is truncated"
-            )
-        return []
 
 
 ANTHROPIC = FixedPathDialect("messages", "/ai/v1/messages", build_messages_body, parse_message,

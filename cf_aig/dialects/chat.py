@@ -21,7 +21,7 @@ from typing import Any, cast
 from pydantic_core import from_json
 
 from ..accumulate import new_tool_call_id
-from ..errors import ResponseDecodeError, StreamInterruptedError, error_from_body
+from ..errors import CfAigError, ResponseDecodeError, StreamInterruptedError, error_from_body
 from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
@@ -358,6 +358,61 @@ class ChunkStream:
         if usage is not None:
             out.append(make_chunk(self._base(), [], usage))
         return out
+
+
+
+class TypedEventStream:
+    """Shared shell of the decoders for typed event streams (Messages, Responses).
+
+    It parses each event's JSON, names it by its ``type`` (else the SSE event name),
+    hands it to :meth:`_event`, and turns a payload of unexpected shape into a
+    :class:`ResponseDecodeError`. Chunks get one id per stream (the provider's when it
+    sends one). :meth:`finish` raises if the terminal event never came.
+    """
+
+    __slots__ = ("_created", "_done", "_id", "_model")
+    ID_PREFIX = "chatcmpl"
+    LABEL = "stream"
+    TERMINAL = "its terminal event"
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._id: str | None = None
+        self._created = int(time.time())
+        self._done = False
+
+    def _base(self) -> dict[str, Any]:
+        if self._id is None:
+            self._id = f"{self.ID_PREFIX}_{uuid.uuid4().hex[:24]}"
+        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
+                "model": self._model}
+
+    def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
+        return make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": reason}])
+
+    def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
+        if data.strip() == b"[DONE]":  # not sent by these APIs; some proxies append it
+            return []
+        obj = loads(data, f"{self.LABEL} stream event")
+        if not isinstance(obj, dict):
+            raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
+        kind = obj.get("type") if isinstance(obj.get("type"), str) else name
+        try:
+            return self._event(kind, obj)
+        except CfAigError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise ResponseDecodeError(
+                f"malformed {self.LABEL} {kind} event: {data[:200]!r}") from exc
+
+    def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
+        raise NotImplementedError
+
+    def finish(self) -> list[ChatCompletionChunk]:
+        if not self._done:
+            raise StreamInterruptedError(
+                f"the {self.LABEL} stream ended without {self.TERMINAL}: the answer is truncated")
+        return []
 
 
 class ChatCompletionsDialect:

@@ -49,12 +49,11 @@ from ..errors import (
     CfAigError,
     ConfigurationError,
     ResponseDecodeError,
-    StreamInterruptedError,
     error_from_body,
 )
 from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from . import FixedPathDialect
-from .chat import check_error, completion_to_chunks, loads, make_chunk
+from .chat import TypedEventStream, check_error, completion_to_chunks, make_chunk
 
 # Native Responses fields a canonical request may carry; they pass through untouched.
 _PASSTHROUGH = frozenset(
@@ -503,7 +502,7 @@ _TERMINAL = ("response.completed", "response.incomplete")
 _START = ("response.created", "response.in_progress", "response.queued")
 
 
-class ResponsesStream:
+class ResponsesStream(TypedEventStream):
     """Decoder for one Responses typed-event stream (see the module docstring).
 
     >>> s = RESPONSES.stream_state("openai/gpt-5.5")
@@ -512,24 +511,13 @@ class ResponsesStream:
     [{'index': 0, 'delta': {'content': 'Hi'}, 'finish_reason': None}]
     """
 
-    __slots__ = (
-        "_created",
-        "_done",
-        "_emitted",
-        "_id",
-        "_items",
-        "_model",
-        "_reasoned",
-        "_seen",
-        "_segment",
-        "_tools",
-    )
+    __slots__ = ("_emitted", "_items", "_reasoned", "_seen", "_segment", "_tools")
+    ID_PREFIX = "resp"
+    LABEL = "Responses"
+    TERMINAL = "response.completed"
 
     def __init__(self, model: str) -> None:
-        self._model = model
-        self._id: str | None = None
-        self._created = int(time.time())
-        self._done = False
+        super().__init__(model)
         self._emitted = False
         self._tools: dict[str, int] = {}  # item id / "#output_index" → tool index
         self._items: dict[int, bool] = {}  # tool index → arguments already streamed
@@ -537,33 +525,9 @@ class ResponsesStream:
         self._segment: tuple[str, str, int] | None = None
         self._reasoned = False
 
-    def _base(self) -> dict[str, Any]:
-        if self._id is None:
-            self._id = f"resp_{uuid.uuid4().hex[:24]}"
-        return {
-            "id": self._id,
-            "object": "chat.completion.chunk",
-            "created": self._created,
-            "model": self._model,
-        }
-
     def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
         self._emitted = True
-        return make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": reason}])
-
-    def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
-        if data.strip() == b"[DONE]":
-            return []
-        obj = loads(data, "Responses stream event")
-        if not isinstance(obj, dict):
-            raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
-        kind = obj.get("type") if isinstance(obj.get("type"), str) else name
-        try:
-            return self._event(kind, obj)
-        except CfAigError:
-            raise
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-            raise ResponseDecodeError(f"malformed Responses {kind} event: {data[:200]!r}") from exc
+        return super()._delta(delta, reason)
 
     def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
         if kind == "error":
@@ -745,12 +709,6 @@ class ResponsesStream:
             out.append(make_chunk(self._base(), [], usage))
         return out
 
-    def finish(self) -> list[ChatCompletionChunk]:
-        if not self._done:
-            raise StreamInterruptedError(
-                "the Responses stream ended without response.completed: the answer is truncated"
-            )
-        return []
 
 
 RESPONSES = FixedPathDialect("responses", "/ai/v1/responses", build_responses_body,
