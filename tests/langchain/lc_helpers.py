@@ -58,3 +58,43 @@ def offline_get(url: Any, *args: Any, **kwargs: Any) -> httpx.Response:
     return httpx.Response(
         200, content=body, headers={"content-type": ctype}, request=httpx.Request("GET", url)
     )
+
+
+class ChatCapabilities:
+    """Capability flags shared by the unit and integration standard suites (one place)."""
+
+    override = "openai/gpt-5-mini"
+
+    @property
+    def chat_model_class(self) -> type[Any]:
+        from langchain_cf_aig import ChatCloudflareAIGateway
+
+        return ChatCloudflareAIGateway
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        return True
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_image_urls(self) -> bool:
+        return True
+
+    @property
+    def supports_model_override(self) -> bool:
+        return True
+
+    @property
+    def model_override_value(self) -> str:
+        return self.override

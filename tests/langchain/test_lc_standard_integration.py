@@ -12,7 +12,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
-from lc_helpers import creds
+from lc_helpers import ChatCapabilities, creds
 
 from langchain_cf_aig import ChatCloudflareAIGateway, CloudflareAIGatewayEmbeddings
 
@@ -22,46 +22,14 @@ def _loopback_only(offline_downloads: None) -> None:
     """Remote fixture downloads of the suites are answered locally."""
 
 
-class _ChatSuite(ChatModelIntegrationTests):
+class _ChatSuite(ChatCapabilities, ChatModelIntegrationTests):
     model_name = "openai/gpt-5.5"
     api = "chat_completions"
     override = "openai/gpt-5-mini"
 
     @property
-    def chat_model_class(self) -> type[ChatCloudflareAIGateway]:
-        return ChatCloudflareAIGateway
-
-    @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": self.model_name, "api": self.api, **creds()}
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
-    def supports_model_override(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return self.override
 
     @property
     def supported_usage_metadata_details(self) -> dict[str, Any]:

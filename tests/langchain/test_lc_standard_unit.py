@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_tests.unit_tests import ChatModelUnitTests, EmbeddingsUnitTests
+from lc_helpers import ChatCapabilities
 
-from langchain_cf_aig import ChatCloudflareAIGateway, CloudflareAIGatewayEmbeddings
+from langchain_cf_aig import CloudflareAIGatewayEmbeddings
 
 pytestmark = pytest.mark.disable_socket
 
@@ -37,11 +38,7 @@ SERDES_XFAIL = (
 )
 
 
-class TestChatUnitChatCompletions(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatCloudflareAIGateway]:
-        return ChatCloudflareAIGateway
-
+class TestChatUnitChatCompletions(ChatCapabilities, ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "openai/gpt-5.5", **_PARAMS}
@@ -52,36 +49,8 @@ class TestChatUnitChatCompletions(ChatModelUnitTests):
         return env, {"model": "openai/gpt-5.5"}, expected
 
     @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
-
-    @property
     def supports_pdf_inputs(self) -> bool:
         return True
-
-    @property
-    def supports_model_override(self) -> bool:
-        return True
-
-    @property
-    def model_override_value(self) -> str:
-        return "openai/gpt-5-mini"
 
     @pytest.mark.xfail(reason=SERDES_XFAIL, strict=True)
     def test_serdes(self, model: BaseChatModel, snapshot: Any) -> None:
@@ -89,6 +58,8 @@ class TestChatUnitChatCompletions(ChatModelUnitTests):
 
 
 class TestChatUnitRun(TestChatUnitChatCompletions):
+    override = "@cf/moonshotai/kimi-k2.5"
+
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "@cf/moonshotai/kimi-k2.6", "api": "run", **_PARAMS}
@@ -101,10 +72,6 @@ class TestChatUnitRun(TestChatUnitChatCompletions):
     @property
     def supports_pdf_inputs(self) -> bool:
         return False
-
-    @property
-    def model_override_value(self) -> str:
-        return "@cf/moonshotai/kimi-k2.5"
 
 
 class TestEmbeddingsUnit(EmbeddingsUnitTests):
