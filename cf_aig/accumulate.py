@@ -17,7 +17,9 @@ usage is the last one seen (dialects emit one cumulative usage chunk at the end)
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from .types import ChatCompletion, ChatCompletionChunk, Choice, Message, ToolCall, Usage
@@ -49,7 +51,7 @@ class _ChoiceState:
         self.finish_reason: str | None = None
 
 
-def merge_tool_call_delta(calls: dict[int, dict[str, Any]], delta: dict[str, Any]) -> None:
+def merge_tool_call_delta(calls: dict[int, dict[str, Any]], delta: Mapping[str, Any]) -> None:
     """Fold one streamed tool-call fragment into ``calls`` (keyed by index)."""
     index = delta.get("index")
     if index is None:  # no index: place by id, else continue the last call
@@ -71,7 +73,7 @@ def merge_tool_call_delta(calls: dict[int, dict[str, Any]], delta: dict[str, Any
         call["name"] = fn["name"]
     args = fn.get("arguments")
     if args:
-        call["arguments"].append(args)
+        call["arguments"].append(args if isinstance(args, str) else json.dumps(args))
 
 
 def finish_tool_calls(calls: dict[int, dict[str, Any]]) -> list[ToolCall]:
@@ -133,7 +135,7 @@ class ChunkAccumulator:
             if delta.get("thinking_blocks"):
                 state.thinking.extend(delta["thinking_blocks"])
             for tc in delta.get("tool_calls") or ():
-                merge_tool_call_delta(state.tool_calls, tc)  # type: ignore[arg-type]
+                merge_tool_call_delta(state.tool_calls, tc)
             if choice.get("finish_reason"):
                 state.finish_reason = choice["finish_reason"]
 

@@ -38,7 +38,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 from pydantic_core import from_json
 
-from cf_aig.accumulate import new_tool_call_id
+from cf_aig.accumulate import merge_tool_call_delta, new_tool_call_id
 from cf_aig.profiles import ModelProfile
 
 if TYPE_CHECKING:
@@ -354,15 +354,6 @@ def tool_selections(
     return selections
 
 
-class _Call:
-    __slots__ = ("args", "id", "name")
-
-    def __init__(self) -> None:
-        self.id: str | None = None
-        self.name: str | None = None
-        self.args: list[str] = []
-
-
 class StreamConverter:
     """Folds canonical chunks into cumulative :class:`ChatResponse` objects.
 
@@ -379,50 +370,29 @@ class StreamConverter:
         self.content = ""
         self.reasoning = ""
         self.finish_reason: str | None = None
-        self._calls: dict[int, _Call] = {}
+        self._calls: dict[int, dict[str, Any]] = {}  # core fragment state, by index
         self._blocks: list[ToolCallBlock] | None = None
         self._dirty = False
 
     def _merge(self, frag: Mapping[str, Any]) -> None:
-        calls = self._calls
-        index = frag.get("index")
-        cid = frag.get("id")
-        if index is None:
-            known = next((i for i, c in calls.items() if cid and c.id == cid), None)
-            if known is not None:
-                index = known
-            elif cid or not calls:
-                index = max(calls, default=-1) + 1
-            else:
-                index = max(calls)
-        call = calls.get(index)
-        if call is None:
-            call = calls[index] = _Call()
-        if cid and not call.id:
-            call.id = cid
-        fn = frag.get("function") or {}
-        if fn.get("name") and not call.name:
-            call.name = fn["name"]
-        args = fn.get("arguments")
-        if args:
-            call.args.append(args if isinstance(args, str) else json.dumps(args))
+        merge_tool_call_delta(self._calls, frag)
         self._dirty = True
 
     def tool_calls(self) -> list[dict[str, Any]]:
         """The calls so far, OpenAI-shaped, in index order."""
         return [
             {
-                "id": c.id,
+                "id": c["id"],
                 "type": "function",
-                "function": {"name": c.name or "", "arguments": "".join(c.args)},
+                "function": {"name": c["name"] or "", "arguments": "".join(c["arguments"])},
             }
             for _, c in sorted(self._calls.items())
         ]
 
     def _finish_ids(self) -> None:
         for call in self._calls.values():
-            if not call.id:
-                call.id = new_tool_call_id()
+            if not call["id"]:
+                call["id"] = new_tool_call_id()
                 self._dirty = True
 
     def feed(self, chunk: Mapping[str, Any]) -> ChatResponse:
