@@ -22,7 +22,7 @@ from langchain_core.language_models import BaseChatModel, LangSmithParams, Langu
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 import cf_aig
 from cf_aig import GatewayInfo, GatewayOptions
@@ -120,14 +120,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     True
     """
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        validate_by_name=True,
-        validate_by_alias=True,
-        extra="forbid",
-        protected_namespaces=(),
-        arbitrary_types_allowed=True,
-    )
+    model_config = GatewaySettings.model_config  # the framework base must not override it
 
     model: str = Field(alias="model_name")
     """Model id, e.g. ``openai/gpt-5.5`` or ``@cf/moonshotai/kimi-k2.6``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from langchain_core.embeddings import Embeddings
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 import cf_aig
 from cf_aig.profiles import get_profile
@@ -30,14 +30,7 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
     (2, 768)
     """
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        validate_by_name=True,
-        validate_by_alias=True,
-        extra="forbid",
-        protected_namespaces=(),
-        arbitrary_types_allowed=True,
-    )
+    model_config = GatewaySettings.model_config  # the framework base must not override it
 
     model: str = Field(alias="model_name")
     """Embedding model, e.g. ``@cf/baai/bge-base-en-v1.5`` or ``openai/text-embedding-3-small``."""
