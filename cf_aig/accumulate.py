@@ -2,7 +2,8 @@
 
 Content and reasoning are concatenated per choice; tool calls are merged by
 ``index`` (arguments concatenated, ``id``/``name`` set once, never appended); the
-usage is the last one seen (dialects emit one cumulative usage chunk at the end).
+usage is the last one seen, each count kept at its largest (dialects emit one cumulative
+usage chunk at the end; a later all-zero one never erases it).
 
 >>> acc = ChunkAccumulator()
 >>> acc.add({"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"content": "Hi"}}]})
@@ -20,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from .types import ChatCompletion, ChatCompletionChunk, Choice, Message, ToolCall, Usage
 
@@ -28,6 +29,38 @@ from .types import ChatCompletion, ChatCompletionChunk, Choice, Message, ToolCal
 def new_tool_call_id() -> str:
     """A fresh id for a tool call the provider sent without one."""
     return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def _max_merge(prev: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(prev)
+    for key, value in new.items():
+        old = out.get(key)
+        if isinstance(value, Mapping):
+            out[key] = _max_merge(old if isinstance(old, Mapping) else {}, value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = max(old, value) if isinstance(old, (int, float)) else value
+        elif value is not None or key not in out:
+            out[key] = value
+    return out
+
+
+def monotonic_usage(
+    prev: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """Cumulative usage seen later in a stream, never going backwards.
+
+    Streams report cumulative figures; a later event with lower (for example all-zero)
+    counts must not erase real ones, so every count keeps its largest value.
+
+    >>> monotonic_usage({"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13},
+    ...                 {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0})
+    {'prompt_tokens': 9, 'completion_tokens': 4, 'total_tokens': 13}
+    """
+    if not new:
+        return dict(prev) if prev else None
+    if not prev:
+        return dict(new)
+    return _max_merge(prev, new)
 
 
 class _ChoiceState:
@@ -118,7 +151,7 @@ class ChunkAccumulator:
         if self.created is None and chunk.get("created"):
             self.created = chunk["created"]
         if chunk.get("usage"):
-            self.usage = chunk["usage"]
+            self.usage = cast(Usage, monotonic_usage(self.usage, chunk["usage"]))
         for choice in chunk.get("choices") or ():
             state = self.choices.get(choice.get("index", 0))
             if state is None:

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from pydantic_core import from_json
 
-from ..accumulate import new_tool_call_id
+from ..accumulate import monotonic_usage, new_tool_call_id
 from ..errors import CfAigError, ResponseDecodeError, StreamInterruptedError, error_from_body
 from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 
@@ -243,8 +243,8 @@ class ChunkStream:
         if usage:
             if choices:
                 self._increment(usage)
-            else:  # OpenAI's include_usage chunk: cumulative
-                self._cumulative = usage
+            else:  # OpenAI's include_usage chunk: cumulative, never going backwards
+                self._cumulative = monotonic_usage(self._cumulative, usage)
             obj["usage"] = None
         if self._id is None and obj.get("id"):
             self._id = obj["id"]
@@ -305,6 +305,8 @@ class ChunkStream:
         return out
 
     def _increment(self, usage: dict[str, Any]) -> None:
+        if not any(isinstance(usage.get(k), int) and usage[k] > 0 for k in _USAGE_KEYS):
+            return  # an all-zero usage adds nothing and must not reset what was seen
         if self._summed is None:
             self._summed = {}
             self._first = usage
@@ -317,7 +319,7 @@ class ChunkStream:
 
     def _workers_ai_event(self, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
         if obj.get("usage"):
-            self._cumulative = obj["usage"]
+            self._cumulative = monotonic_usage(self._cumulative, obj["usage"])
         delta: dict[str, Any] = {}
         response = obj.get("response")
         if isinstance(response, str) and response:

@@ -63,11 +63,15 @@ def _text_only(content: Any, model: str) -> str:
         return content or ""
     parts = []
     for part in content:
-        if part.get("type") != "text":
+        kind = part.get("type")
+        if kind != "text":
+            carrier = ("a vision model such as @cf/meta/llama-4-scout-17b-16e-instruct"
+                       if kind == "image_url" else
+                       "api='chat_completions' or api='responses' with a model that "
+                       "accepts it (for example openai/gpt-5.5)")
             raise ConfigurationError(
                 f"{model} (classic Workers AI model on api='run') takes text only; got a "
-                f"{part.get('type')!r} content part. Use a vision model or api='chat_completions'."
-            )
+                f"{kind!r} content part. Use {carrier}.")
         parts.append(part.get("text", ""))
     return "".join(parts)
 
@@ -109,9 +113,41 @@ def _classic_body(request: ChatRequest, model: str) -> dict[str, Any]:
     return body
 
 
+def _vision_parts(content: Any, model: str) -> str | list[dict[str, Any]]:
+    """Content for a classic vision model: text and ``image_url`` parts whose url is a
+    ``data:`` URI (the models' own input form; they refuse HTTP URLs)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    out: list[dict[str, Any]] = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            out.append({"type": "text", "text": str(part.get("text") or "")})
+        elif kind == "image_url":
+            spec = part.get("image_url")
+            url = spec.get("url") if isinstance(spec, dict) else spec
+            if not isinstance(url, str) or not url.startswith("data:"):
+                raise ConfigurationError(
+                    f"{model} on api='run' takes images only as data: URIs (base64), not "
+                    f"{str(url)[:60]!r}; pass the image bytes as base64, or use "
+                    "api='chat_completions' with a model that fetches URLs")
+            out.append({"type": "image_url", "image_url": {"url": url}})
+        else:
+            raise ConfigurationError(
+                f"{model} (classic Workers AI vision model on api='run') takes text and "
+                f"images only; got a {kind!r} content part. Use a model that accepts it on "
+                "api='chat_completions' (for example openai/gpt-5.5 for files, audio)")
+    if all(p["type"] == "text" for p in out):
+        return "".join(p["text"] for p in out)
+    return out
+
+
 def _classic_message(message: Any, model: str) -> dict[str, Any]:
     out = dict(message)
-    out["content"] = _text_only(message.get("content"), model)
+    if get_profile(model).vision and message.get("role") == "user":
+        out["content"] = _vision_parts(message.get("content"), model)
+    else:
+        out["content"] = _text_only(message.get("content"), model)
     return out
 
 
@@ -144,10 +180,13 @@ class WorkersAIDialect:
             return {"model": model, "input": body}
         if not is_workers_ai(model):
             inner = {k: v for k, v in request.items() if k != "model"}
-            if stream:
+            if stream:  # the input is a Chat Completions body: ask for the usage chunk
                 inner["stream"] = True
+                inner["stream_options"] = {**dict(request.get("stream_options") or {}),
+                                           "include_usage": True}
             else:
                 inner.pop("stream", None)
+                inner.pop("stream_options", None)
             return {"model": model, "input": inner}
         profile = get_profile(model)
         body = (

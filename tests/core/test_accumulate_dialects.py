@@ -214,7 +214,8 @@ def test_workers_ai_request_shapes() -> None:
                     "tool_choice": "required"}, stream=False)
     assert "model" not in chat and chat["messages"][0]["content"] == "" and chat["tool_choice"] == "required"
     unified = d.build({"model": "openai/gpt-5.5", "messages": [{"role": "user", "content": "x"}]}, stream=True)
-    assert unified == {"model": "openai/gpt-5.5", "input": {"messages": [{"role": "user", "content": "x"}], "stream": True}}
+    assert unified == {"model": "openai/gpt-5.5", "input": {"messages": [{"role": "user", "content": "x"}], "stream": True,
+                                                             "stream_options": {"include_usage": True}}}
     from cf_aig import ConfigurationError
     with pytest.raises(ConfigurationError, match="tool_choice"):
         d.build({"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "messages": [], "tool_choice": "required"}, stream=False)
