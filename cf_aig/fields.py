@@ -21,24 +21,45 @@ False
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, get_type_hints
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    create_model,
+)
 
 from .config import Settings
 from .errors import ConfigurationError
-from .options import OPTION_NAMES, SECRET_HEADERS, GatewayOptions, MetadataValue
+from .options import OPTION_SPECS, SECRET_HEADERS, GatewayOptions
 
 if TYPE_CHECKING:  # the HTTP stack loads on first use, not when a framework class is defined
     from .client import AsyncClient, Client
 
-OPTION_OF_FIELD: dict[str, str] = {
-    ("gateway_metadata" if name == "metadata" else name): name for name in OPTION_NAMES
-}
+OPTION_OF_FIELD: dict[str, str] = {spec.field: name for name, spec in OPTION_SPECS.items()}
 """Field / per-call kwarg name → core gateway option name (the same but for metadata)."""
 
 
-class GatewayFields(BaseModel):
+def _option_fields() -> dict[str, Any]:
+    """One pydantic field per gateway option: the option's type, default None, its doc."""
+    hints = get_type_hints(GatewayOptions)
+    return {spec.field: (hints[name], Field(default=None, description=spec.doc))
+            for name, spec in OPTION_SPECS.items()}
+
+
+if TYPE_CHECKING:
+    _OptionFields = BaseModel
+else:
+    _OptionFields = create_model(
+        "GatewayOptionFields", __config__=ConfigDict(protected_namespaces=()),
+        __module__=__name__, **_option_fields())
+
+
+class GatewayFields(_OptionFields):
     """Account, token, endpoint, transport and gateway-option fields of a framework class."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True,
@@ -74,37 +95,8 @@ class GatewayFields(BaseModel):
         description="An httpx.AsyncClient to use instead of our pool "
         "(also accepted as async_http_client).")
 
-    # Gateway options (cf-aig-* request headers); each is also a per-call kwarg.
-    cache_ttl: int | None = Field(default=None, description="Cache responses for N seconds "
-                                  "(60 .. 2,592,000).")
-    skip_cache: bool | None = Field(default=None, description="Bypass the gateway cache.")
-    cache_key: str | None = Field(default=None, description="Custom cache key.")
-    gateway_metadata: dict[str, MetadataValue] | None = Field(
-        default=None, description="Up to 5 str/int/float/bool values for the gateway log.")
-    collect_log: bool | None = Field(default=None, description="Write (or skip) the log.")
-    collect_log_payload: bool | None = Field(
-        default=None, description="Keep (or drop) request/response bodies in the log.")
-    request_timeout_ms: int | None = Field(
-        default=None, description="Gateway-side timeout to the first byte, milliseconds.")
-    max_attempts: int | None = Field(
-        default=None, description="Gateway-side attempts against the provider (1 .. 5).")
-    retry_delay_ms: int | None = Field(
-        default=None, description="Gateway-side delay between attempts, milliseconds.")
-    backoff: Literal["constant", "linear", "exponential"] | None = Field(
-        default=None, description="Gateway-side retry backoff.")
-    event_id: str | None = Field(default=None, description="Your id for the request and log.")
-    custom_cost: dict[str, float] | None = Field(
-        default=None, description="Cost override: per-token prices or {'total_cost': x}.")
-    byok_alias: str | None = Field(default=None, description="Stored provider key alias.")
-    zdr: bool | None = Field(default=None, description="Zero Data Retention (Unified Billing).")
-    no_wholesale: bool | None = Field(
-        default=None, description="Forbid falling back to Unified Billing.")
-    otel_trace_id: str | None = Field(
-        default=None, description="OpenTelemetry trace id (32 hex).")
-    otel_parent_span_id: str | None = Field(
-        default=None, description="OpenTelemetry parent span id (16 hex).")
-    session_affinity: str | None = Field(
-        default=None, description="Workers AI prefix-cache routing key.")
+    # Gateway options (cf-aig-* request headers) come from the base class, derived from
+    # cf_aig.options.GatewayOptions; each is also a per-call kwarg.
 
     _client: Any = PrivateAttr(default=None)
     _async_client: Any = PrivateAttr(default=None)

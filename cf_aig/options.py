@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -33,8 +33,6 @@ CACHE_TTL_MIN = 60
 CACHE_TTL_MAX = 30 * 24 * 3600  # "1 month" (reference §3.1)
 RETRY_DELAY_MAX_MS = 60_000  # docs say 5000 (June) and 60000 (Sept): accept the larger
 METADATA_MAX_ENTRIES = 5
-_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
-_HEX16 = re.compile(r"[0-9a-fA-F]{16}")
 _COST_KEYS = frozenset(
     {"per_token_in", "per_token_out", "per_cache_read_token", "per_cache_write_token", "total_cost"}
 )
@@ -44,25 +42,79 @@ def _bad(name: str, rule: str, value: Any) -> ConfigurationError:
     return ConfigurationError(f"{name} must be {rule}, got {value!r}")
 
 
-def _int_in(name: str, value: Any, lo: int, hi: int | None, unit: str = "") -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < lo
-        or (hi is not None and value > hi)
-    ):
-        rng = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
-        raise _bad(name, f"an integer {rng}{unit}", value)
+# ---- validators: (option name, value) -> the value to keep, or ConfigurationError ---------
+
+Check = Callable[[str, Any], Any]
+Encode = Callable[[Any], str]
 
 
-def _check_bool(name: str, value: Any) -> None:
+def int_in(lo: int, hi: int | None, unit: str = "") -> Check:
+    """An integer from ``lo`` to ``hi`` (inclusive; ``None`` = no upper bound)."""
+
+    def check(name: str, value: Any) -> int:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < lo
+            or (hi is not None and value > hi)
+        ):
+            rng = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
+            raise _bad(name, f"an integer {rng}{unit}", value)
+        return value
+
+    return check
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """True or False (not a truthy string)."""
     if not isinstance(value, bool):
         raise _bad(name, "True or False", value)
+    return value
 
 
-def _check_str(name: str, value: Any) -> None:
+def check_str(name: str, value: Any) -> str:
+    """A non-empty string on one line (it becomes a header value)."""
     if not isinstance(value, str) or not value.strip() or "\n" in value or "\r" in value:
         raise _bad(name, "a non-empty single-line string", value)
+    return value
+
+
+def one_of(*choices: str) -> Check:
+    """One of ``choices``."""
+
+    def check(name: str, value: Any) -> str:
+        if value not in choices:
+            raise _bad(name, "one of " + ", ".join(repr(c) for c in choices), value)
+        return str(value)
+
+    return check
+
+
+def hex_chars(n: int) -> Check:
+    """Exactly ``n`` hexadecimal characters."""
+    pattern = re.compile(f"[0-9a-fA-F]{{{n}}}")
+
+    def check(name: str, value: Any) -> str:
+        if not (isinstance(value, str) and pattern.fullmatch(value)):
+            raise _bad(name, f"{n} hexadecimal characters", value)
+        return value
+
+    return check
+
+
+def name_list(name: str, value: Any) -> tuple[str, ...]:
+    """A non-empty list of names (or one comma-separated string), none holding a comma."""
+    items = value.split(",") if isinstance(value, str) else value
+    rule = "a non-empty list of names without commas or spaces, e.g. ['openai/*', 'anthropic/*']"
+    if isinstance(items, (bytes, Mapping)) or not isinstance(items, (list, tuple, set, frozenset)):
+        raise _bad(name, rule, value)
+    names = tuple(i.strip() if isinstance(i, str) else i for i in items)
+    if not names or not all(
+        isinstance(i, str) and i and "," not in i and not any(c.isspace() for c in i)
+        for i in names
+    ):
+        raise _bad(name, rule, value)
+    return names
 
 
 def validate_metadata(value: Any, name: str = "metadata") -> dict[str, MetadataValue]:
@@ -89,7 +141,11 @@ def validate_metadata(value: Any, name: str = "metadata") -> dict[str, MetadataV
     return dict(value)
 
 
-def _check_cost(value: Any) -> None:
+def _check_metadata(name: str, value: Any) -> dict[str, MetadataValue]:
+    return validate_metadata(value, name)
+
+
+def _check_cost(name: str, value: Any) -> dict[str, float]:
     ok = isinstance(value, Mapping) and value and set(value) <= _COST_KEYS
     if ok:
         ok = all(
@@ -98,138 +154,139 @@ def _check_cost(value: Any) -> None:
         ) and (("total_cost" in value) != bool(set(value) - {"total_cost"}))
     if not ok:
         raise _bad(
-            "custom_cost",
+            name,
             'a dict like {"per_token_in": 1e-6, "per_token_out": 2e-6} (optionally '
             'per_cache_read_token/per_cache_write_token) or {"total_cost": 0.01}, '
             "with numbers >= 0",
             value,
         )
+    return dict(value)
+
+
+# ---- encoders: the kept value -> the header's text -----------------------------------------
 
 
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _compact_json(value: Any) -> str:
+    return json.dumps(dict(value), separators=(",", ":"), ensure_ascii=True)
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+def _comma_list(value: tuple[str, ...]) -> str:
+    return ",".join(value)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """How one gateway option travels: its header, validator, encoder and one-line doc.
+
+    >>> OPTION_SPECS["cache_ttl"].header, OPTION_SPECS["metadata"].field
+    ('cf-aig-cache-ttl', 'gateway_metadata')
+    """
+
+    name: str
+    header: str
+    check: Check
+    encode: Encode
+    doc: str
+    field: str
+    """Name of the adapters' pydantic field and per-call kwarg (usually ``name``)."""
+
+
+def option(header: str, check: Check, doc: str, *, encode: Encode = str,
+           field_name: str | None = None) -> Any:
+    """Declare a gateway option: a ``GatewayOptions`` field defaulting to ``None``.
+
+    The header, validator, encoder, doc and adapter field name ride in the dataclass
+    field's metadata; :data:`OPTION_SPECS` collects them.
+    """
+    meta = {"cf_aig_option": (header, check, encode, doc, field_name)}
+    return field(default=None, metadata=meta)
+
+
 @dataclass(frozen=True)
 class GatewayOptions:
     """Per-request gateway controls, sent as ``cf-aig-*`` headers (reference §3.1).
 
-    Every field is optional; ``None`` means "leave the gateway's setting alone".
+    Every field is optional; ``None`` means "leave the gateway's setting alone". Each
+    field is declared once, below, with its header, validator and doc; header building,
+    validation and the adapters' pydantic fields all derive from these declarations.
 
     >>> GatewayOptions(skip_cache=True, backoff="linear").headers()
     {'cf-aig-skip-cache': 'true', 'cf-aig-backoff': 'linear'}
     """
 
-    cache_ttl: int | None = None
-    """Cache the response for this many seconds (60 .. 2,592,000)."""
-    skip_cache: bool | None = None
-    """Bypass the cache lookup."""
-    cache_key: str | None = None
-    """Replace the default cache key."""
-    metadata: Mapping[str, MetadataValue] | None = None
-    """Up to 5 str/int/float/bool values attached to the gateway log."""
-    collect_log: bool | None = None
-    """Write (True) or skip (False) the gateway log entry."""
-    collect_log_payload: bool | None = None
-    """Keep (True) or drop (False) request and response bodies in the log."""
-    request_timeout_ms: int | None = None
-    """Gateway-side timeout to the first response byte, in milliseconds."""
-    max_attempts: int | None = None
-    """Gateway-side attempts against the provider (1 .. 5)."""
-    retry_delay_ms: int | None = None
-    """Gateway-side delay between attempts, in milliseconds (0 .. 60,000)."""
-    backoff: Backoff | None = None
-    """Gateway-side backoff: constant, linear or exponential."""
-    event_id: str | None = None
-    """Your id for this request; echoed back and stored in the log."""
-    custom_cost: Mapping[str, float] | None = None
-    """Cost override: per-token prices in USD, or ``{"total_cost": x}``."""
-    byok_alias: str | None = None
-    """Which stored provider key (BYOK alias) to use."""
-    zdr: bool | None = None
-    """Zero Data Retention for this request (Unified Billing only)."""
-    no_wholesale: bool | None = None
-    """Forbid falling back to Unified Billing."""
-    otel_trace_id: str | None = None
-    """OpenTelemetry trace id (32 hex characters)."""
-    otel_parent_span_id: str | None = None
-    """OpenTelemetry parent span id (16 hex characters)."""
-    session_affinity: str | None = None
-    """Workers AI prefix-cache routing key (``x-session-affinity``)."""
+    cache_ttl: int | None = option(
+        "cf-aig-cache-ttl", int_in(CACHE_TTL_MIN, CACHE_TTL_MAX, " seconds"),
+        "Cache the response for this many seconds (60 .. 2,592,000).")
+    skip_cache: bool | None = option(
+        "cf-aig-skip-cache", check_bool, "Bypass the cache lookup.", encode=_flag)
+    cache_key: str | None = option(
+        "cf-aig-cache-key", check_str, "Replace the default cache key.")
+    metadata: Mapping[str, MetadataValue] | None = option(
+        "cf-aig-metadata", _check_metadata,
+        "Up to 5 str/int/float/bool values attached to the gateway log.",
+        encode=_compact_json, field_name="gateway_metadata")
+    collect_log: bool | None = option(
+        "cf-aig-collect-log", check_bool, "Write (True) or skip (False) the gateway log entry.",
+        encode=_flag)
+    collect_log_payload: bool | None = option(
+        "cf-aig-collect-log-payload", check_bool,
+        "Keep (True) or drop (False) request and response bodies in the log.", encode=_flag)
+    request_timeout_ms: int | None = option(
+        "cf-aig-request-timeout", int_in(1, None, " milliseconds"),
+        "Gateway-side timeout to the first response byte, in milliseconds.")
+    max_attempts: int | None = option(
+        "cf-aig-max-attempts", int_in(1, 5), "Gateway-side attempts against the provider (1 .. 5).")
+    retry_delay_ms: int | None = option(
+        "cf-aig-retry-delay", int_in(0, RETRY_DELAY_MAX_MS, " milliseconds"),
+        "Gateway-side delay between attempts, in milliseconds (0 .. 60,000).")
+    backoff: Backoff | None = option(
+        "cf-aig-backoff", one_of("constant", "linear", "exponential"),
+        "Gateway-side backoff: constant, linear or exponential.")
+    event_id: str | None = option(
+        "cf-aig-event-id", check_str,
+        "Your id for this request; echoed back and stored in the log.")
+    custom_cost: Mapping[str, float] | None = option(
+        "cf-aig-custom-cost", _check_cost,
+        'Cost override: per-token prices in USD, or {"total_cost": x}.', encode=_compact_json)
+    byok_alias: str | None = option(
+        "cf-aig-byok-alias", check_str, "Which stored provider key (BYOK alias) to use.")
+    zdr: bool | None = option(
+        "cf-aig-zdr", check_bool, "Zero Data Retention for this request (Unified Billing only).",
+        encode=_flag)
+    no_wholesale: bool | None = option(
+        "cf-aig-no-wholesale", check_bool, "Forbid falling back to Unified Billing.",
+        encode=_flag)
+    otel_trace_id: str | None = option(
+        "cf-aig-otel-trace-id", hex_chars(32),
+        "OpenTelemetry trace id (32 hexadecimal characters).", encode=_lower)
+    otel_parent_span_id: str | None = option(
+        "cf-aig-otel-parent-span-id", hex_chars(16),
+        "OpenTelemetry parent span id (16 hexadecimal characters).", encode=_lower)
+    session_affinity: str | None = option(
+        "x-session-affinity", check_str, "Workers AI prefix-cache routing key.")
     _headers: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.cache_ttl is not None:
-            _int_in("cache_ttl", self.cache_ttl, CACHE_TTL_MIN, CACHE_TTL_MAX, " seconds")
-        for name in ("skip_cache", "collect_log", "collect_log_payload", "zdr", "no_wholesale"):
-            if getattr(self, name) is not None:
-                _check_bool(name, getattr(self, name))
-        for name in ("cache_key", "event_id", "byok_alias", "session_affinity"):
-            if getattr(self, name) is not None:
-                _check_str(name, getattr(self, name))
-        if self.metadata is not None:
-            object.__setattr__(self, "metadata", validate_metadata(self.metadata))
-        if self.request_timeout_ms is not None:
-            _int_in("request_timeout_ms", self.request_timeout_ms, 1, None, " milliseconds")
-        if self.max_attempts is not None:
-            _int_in("max_attempts", self.max_attempts, 1, 5)
-        if self.retry_delay_ms is not None:
-            _int_in("retry_delay_ms", self.retry_delay_ms, 0, RETRY_DELAY_MAX_MS, " milliseconds")
-        if self.backoff is not None and self.backoff not in ("constant", "linear", "exponential"):
-            raise _bad("backoff", "one of 'constant', 'linear', 'exponential'", self.backoff)
-        if self.custom_cost is not None:
-            _check_cost(self.custom_cost)
-        if self.otel_trace_id is not None and not (
-            isinstance(self.otel_trace_id, str) and _HEX32.fullmatch(self.otel_trace_id)
-        ):
-            raise _bad("otel_trace_id", "32 hexadecimal characters", self.otel_trace_id)
-        if self.otel_parent_span_id is not None and not (
-            isinstance(self.otel_parent_span_id, str) and _HEX16.fullmatch(self.otel_parent_span_id)
-        ):
-            raise _bad("otel_parent_span_id", "16 hexadecimal characters", self.otel_parent_span_id)
+        for spec in OPTION_SPECS.values():
+            value = getattr(self, spec.name)
+            if value is not None:
+                object.__setattr__(self, spec.name, spec.check(spec.name, value))
         self._headers.update(self._build_headers())
 
     def _build_headers(self) -> dict[str, str]:
-        h: dict[str, str] = {}
-        if self.cache_ttl is not None:
-            h["cf-aig-cache-ttl"] = str(self.cache_ttl)
-        if self.skip_cache is not None:
-            h["cf-aig-skip-cache"] = _flag(self.skip_cache)
-        if self.cache_key is not None:
-            h["cf-aig-cache-key"] = self.cache_key
-        if self.metadata is not None:
-            h["cf-aig-metadata"] = json.dumps(
-                self.metadata, separators=(",", ":"), ensure_ascii=True
-            )
-        if self.collect_log is not None:
-            h["cf-aig-collect-log"] = _flag(self.collect_log)
-        if self.collect_log_payload is not None:
-            h["cf-aig-collect-log-payload"] = _flag(self.collect_log_payload)
-        if self.request_timeout_ms is not None:
-            h["cf-aig-request-timeout"] = str(self.request_timeout_ms)
-        if self.max_attempts is not None:
-            h["cf-aig-max-attempts"] = str(self.max_attempts)
-        if self.retry_delay_ms is not None:
-            h["cf-aig-retry-delay"] = str(self.retry_delay_ms)
-        if self.backoff is not None:
-            h["cf-aig-backoff"] = self.backoff
-        if self.event_id is not None:
-            h["cf-aig-event-id"] = self.event_id
-        if self.custom_cost is not None:
-            h["cf-aig-custom-cost"] = json.dumps(dict(self.custom_cost), separators=(",", ":"))
-        if self.byok_alias is not None:
-            h["cf-aig-byok-alias"] = self.byok_alias
-        if self.zdr is not None:
-            h["cf-aig-zdr"] = _flag(self.zdr)
-        if self.no_wholesale is not None:
-            h["cf-aig-no-wholesale"] = _flag(self.no_wholesale)
-        if self.otel_trace_id is not None:
-            h["cf-aig-otel-trace-id"] = self.otel_trace_id.lower()
-        if self.otel_parent_span_id is not None:
-            h["cf-aig-otel-parent-span-id"] = self.otel_parent_span_id.lower()
-        if self.session_affinity is not None:
-            h["x-session-affinity"] = self.session_affinity
-        return h
+        return {
+            spec.header: spec.encode(getattr(self, spec.name))
+            for spec in OPTION_SPECS.values()
+            if getattr(self, spec.name) is not None
+        }
 
     def headers(self) -> dict[str, str]:
         """The ``cf-aig-*`` headers for these options (a fresh dict)."""
@@ -242,9 +299,9 @@ class GatewayOptions:
         if isinstance(override, Mapping):
             override = GatewayOptions.from_mapping(override)
         changes = {
-            f.name: getattr(override, f.name)
-            for f in OPTION_FIELDS
-            if getattr(override, f.name) is not None
+            name: getattr(override, name)
+            for name in OPTION_SPECS
+            if getattr(override, name) is not None
         }
         return dataclasses.replace(self, **changes) if changes else self
 
@@ -261,15 +318,28 @@ class GatewayOptions:
     def as_dict(self) -> dict[str, Any]:
         """The options that are set, by name."""
         return {
-            f.name: getattr(self, f.name)
-            for f in OPTION_FIELDS
-            if getattr(self, f.name) is not None
+            name: getattr(self, name)
+            for name in OPTION_SPECS
+            if getattr(self, name) is not None
         }
 
 
-OPTION_FIELDS = tuple(f for f in dataclasses.fields(GatewayOptions) if f.init)
-OPTION_NAMES = frozenset(f.name for f in OPTION_FIELDS)
+def _collect_specs() -> dict[str, OptionSpec]:
+    specs: dict[str, OptionSpec] = {}
+    for f in dataclasses.fields(GatewayOptions):
+        if "cf_aig_option" in f.metadata:
+            header, check, encode, doc, field_name = f.metadata["cf_aig_option"]
+            specs[f.name] = OptionSpec(f.name, header, check, encode, doc, field_name or f.name)
+    return specs
+
+
+OPTION_SPECS: dict[str, OptionSpec] = _collect_specs()
+"""Every gateway option by name, in declaration order: the one table of options."""
+OPTION_FIELDS = tuple(f for f in dataclasses.fields(GatewayOptions) if f.name in OPTION_SPECS)
+OPTION_NAMES = frozenset(OPTION_SPECS)
 """Names of every gateway option; adapters expose each as a field and a per-call kwarg."""
+OPTION_HEADERS = frozenset(spec.header for spec in OPTION_SPECS.values())
+"""Every request header an option can set."""
 NO_OPTIONS = GatewayOptions()
 
 
