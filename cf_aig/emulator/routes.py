@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote
 
 from ..errors import ConfigurationError
 from ..options import GatewayOptions, validate_metadata
-from . import engine, messages, responses, wire
+from . import batch, engine, messages, responses, wire
 from .catalog import (
     EMBEDDING_DIMS,
     REASONING_FIELD_REASONING,
@@ -182,6 +182,8 @@ class App:
             route = self._model_routes.get(rest)
             if route is None and rest.startswith("ai/run/"):
                 route = self._run_model
+                if parse_qs(req.query).get("queueRequest") == ["true"]:
+                    route = self._batch
             if route is None:
                 if rest == "ai/v1/models":
                     raise _v4(405, 7001, f"{req.method} not supported for requested URI.")
@@ -475,7 +477,12 @@ class App:
         if len(texts) > limit:
             raise _user_error(f"input may hold at most {limit} items, got {len(texts)}")
         tokens = sum(engine.count_tokens(t) for t in texts)
-        data = [{"object": "embedding", "index": i, "embedding": wire.embed(t, dim)}
+        dim = _embedding_size(model, dim, body.get("dimensions"))
+        fmt = body.get("encoding_format", "float")
+        if fmt not in ("float", "base64"):
+            raise _user_error(f"encoding_format must be 'float' or 'base64', got {fmt!r}")
+        data = [{"object": "embedding", "index": i,
+                 "embedding": wire.embed_b64(t, dim) if fmt == "base64" else wire.embed(t, dim)}
                 for i, t in enumerate(texts)]
         return Outcome(model, {"object": "list", "data": data, "model": model,
                                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}},
@@ -484,6 +491,13 @@ class App:
     def _run_model(self, call: Call) -> Outcome:
         model = unquote(call.request.path.split("/ai/run/", 1)[1]).rstrip("/")
         return self._workers_ai(call, model, call.body)
+
+    def _batch(self, call: Call) -> Outcome:
+        model = unquote(call.request.path.split("/ai/run/", 1)[1]).rstrip("/")
+        reply, tokens = batch.handle(self.state.batches, self.state.lock, model, call.body,
+                                     call.request.headers, len(call.request.body),
+                                     lambda m, inp: self._workers_ai(call, m, inp))
+        return Outcome(model, reply, tokens_in=tokens, kind="batch")
 
     def _unified_run(self, call: Call) -> Outcome:
         model = _require_model(call.body)
@@ -670,6 +684,18 @@ def _envelope(fault: Fault, rest: str) -> str:
     if envelope == "provider":
         return _PROVIDER_ENVELOPE.get(rest, "v4")
     return envelope
+
+
+def _embedding_size(model: str, native: int, asked: Any) -> int:
+    """OpenAI's text-embedding-3 models shorten vectors on request; others refuse."""
+    if asked is None:
+        return native
+    if isinstance(asked, bool) or not isinstance(asked, int) or asked < 1:
+        raise _user_error(f"dimensions must be a positive integer, got {asked!r}")
+    if not model.startswith("openai/text-embedding-3") or asked > native:
+        raise _user_error(f"This model does not support specifying dimensions ({model}, "
+                          f"{asked})")
+    return asked
 
 
 def _require_model(body: Mapping[str, Any]) -> str:

@@ -75,6 +75,8 @@ class State:
         self.affinity: dict[str, set[str]] = {}
         self.responses: dict[str, list[dict[str, Any]]] = {}
         """Stored Responses conversations by response id (``previous_response_id``)."""
+        self.batches: dict[str, Any] = {}
+        """Async batch jobs by request id (see ``batch.py``)."""
         self.clock: Callable[[], float] = time.monotonic
 
     def reset(self) -> None:
@@ -86,6 +88,7 @@ class State:
             self.stats = Stats()
             self.affinity.clear()
             self.responses.clear()
+            self.batches.clear()
 
     def take(self, path: str) -> QueueEntry | None:
         """Pop the first queued entry whose ``match`` is in ``path`` (or has none)."""
