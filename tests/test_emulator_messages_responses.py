@@ -19,14 +19,9 @@ import pytest
 from cf_aig.emulator import Emulator, Fault, Script
 from cf_aig.emulator.messages import signature_for
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
-OPENAI_SPEC = SPECS / "openai-chat-responses-subset.json"
-ANTHROPIC_SUMMARY = SPECS / "anthropic-messages-wire-summary.json"
-needs_openai_spec = pytest.mark.skipif(not OPENAI_SPEC.exists(),
-                                       reason=f"OpenAI schema subset not found at {OPENAI_SPEC}")
-needs_anthropic_summary = pytest.mark.skipif(
-    not ANTHROPIC_SUMMARY.exists(), reason=f"Anthropic wire summary not found at "
-                                           f"{ANTHROPIC_SUMMARY}")
+DATA = Path(__file__).resolve().parent / "data"
+OPENAI_SPEC = DATA / "openai-schemas.json"
+ANTHROPIC_SUMMARY = DATA / "anthropic-messages-wire-summary.json"
 
 AUTH = {"Authorization": "Bearer test-token"}
 MSG, RESP = "/ai/v1/messages", "/ai/v1/responses"
@@ -161,7 +156,6 @@ def calls_of(response: dict[str, Any]) -> list[dict[str, Any]]:
 # Anthropic Messages
 # =========================================================================================
 
-@needs_anthropic_summary
 def test_messages_invoke_shape_usage_and_headers(client: httpx.Client) -> None:
     r = client.post(MSG, json=msg_body(system="You are terse."))
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
@@ -224,7 +218,6 @@ def test_messages_other_providers_models_are_served(client: httpx.Client) -> Non
     assert r.status_code == 200 and r.headers["cf-aig-provider"] == "openai"
 
 
-@needs_anthropic_summary
 def test_messages_tool_use(client: httpx.Client) -> None:
     m = client.post(MSG, json=msg_body(ASK, tools=A_TOOLS)).json()
     check_message(m)
@@ -456,7 +449,6 @@ def rebuild_message(events: list[tuple[str | None, dict[str, Any]]]) -> dict[str
     return message
 
 
-@needs_anthropic_summary
 @pytest.mark.parametrize("extra", [
     {}, {"tools": A_TOOLS, "messages": [{"role": "user", "content": ASK}]},
     {"max_tokens": 2048, "thinking": THINK},
@@ -549,7 +541,6 @@ def test_messages_script(client: httpx.Client, cf_aig_emulator: Emulator) -> Non
 # OpenAI Responses
 # =========================================================================================
 
-@needs_openai_spec
 @pytest.mark.parametrize("body", [
     resp_body(),
     resp_body(instructions="Be brief.", temperature=0.2, top_p=0.9, metadata={"k": "v"},
@@ -737,7 +728,6 @@ def test_responses_prompt_cache_key_reports_cached_tokens(client: httpx.Client) 
     assert again["usage"]["input_tokens_details"]["cached_tokens"] == 2
 
 
-@needs_openai_spec
 @pytest.mark.parametrize("body", [
     resp_body(),
     resp_body(ASK, tools=R_TOOLS),
@@ -834,7 +824,6 @@ def test_messages_stream_error_event(client: httpx.Client) -> None:
                                                           "message": "Overloaded"}
 
 
-@needs_openai_spec
 def test_responses_stream_error_then_failed(client: httpx.Client) -> None:
     r = _stream(client, RESP, resp_body(), fault(kind="stream_error", after=4, status=500))
     events = named_events(r.text)

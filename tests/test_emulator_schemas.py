@@ -1,4 +1,4 @@
-"""Emulator output validated against OpenAI's own OpenAPI schemas (shared/specs subset)."""
+"""Emulator output validated against OpenAI's own OpenAPI schemas (tests/data subset)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,11 @@ import pytest
 
 from cf_aig.emulator import Emulator, Script
 
-SPEC = Path(__file__).parents[2] / "shared" / "specs" / "openai-chat-responses-subset.json"
+SPEC = Path(__file__).resolve().parent / "data" / "openai-schemas.json"
 AUTH = {"Authorization": "Bearer test-token"}
 CHAT = "/ai/v1/chat/completions"
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-
-pytestmark = pytest.mark.skipif(not SPEC.exists(), reason=f"OpenAI schema subset not found at "
-                                                          f"{SPEC} (shared/ beside the repo)")
-
 
 def _nullable(node: Any) -> Any:
     """Turn OpenAPI 3.0 ``nullable: true`` leftovers into JSON Schema null unions."""
