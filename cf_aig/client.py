@@ -18,10 +18,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar, cast, overload
-from urllib.parse import quote
 
 import httpx
 
+from ._ids import model_path, segment
 from ._pool import LeanAsyncTransport
 from ._protocol import (
     _SHAPE_ERRORS,
@@ -385,7 +385,7 @@ class _Base(Core):
         path, body = (
             ("/ai/run", {"model": model, "input": payload})
             if unified
-            else (f"/ai/run/{model}", payload)
+            else (model_path(model), payload)
         )
         http_request = self.build_request(
             "POST", path, body=body, headers=self.headers(options, headers), timeout=timeout
@@ -433,7 +433,7 @@ class _Base(Core):
             if api == "run":
                 requests.append(
                     self.build_request(
-                        "POST", f"/ai/run/{model}", body={"text": batch}, headers=hdrs
+                        "POST", model_path(model), body={"text": batch}, headers=hdrs
                     )
                 )
             else:
@@ -482,7 +482,7 @@ class _Base(Core):
         if not isinstance(log_id, str) or not log_id.strip():
             raise ConfigurationError("log_id must be a non-empty string (from GatewayInfo.log_id)")
         gw = gateway_id or self.settings.gateway_id or "default"
-        return f"/ai-gateway/gateways/{quote(gw, safe='')}/logs/{quote(log_id, safe='')}"
+        return f"/ai-gateway/gateways/{segment('gateway_id', gw)}/logs/{segment('log_id', log_id)}"
 
     def _get_log_call(self, log_id: str, gateway_id: str | None) -> Call[Any]:
         request = self.build_request(
@@ -500,7 +500,7 @@ class _Base(Core):
         query = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in query.items()}
         request = self.build_request(
             "GET",
-            f"/ai-gateway/gateways/{quote(gw, safe='')}/logs",
+            f"/ai-gateway/gateways/{segment('gateway_id', gw)}/logs",
             headers=self._headers,
             params=query,
         )

@@ -1,7 +1,11 @@
 """Connection settings: account, token, base URL, gateway, timeout, retries.
 
 Arguments win over environment variables. The token is held as a
-:class:`pydantic.SecretStr` and never shows in ``repr``/``str``.
+:class:`pydantic.SecretStr` and never shows in ``repr``/``str``; it must be visible
+ASCII (it travels in an HTTP header), and errors about it never repeat it. Account and
+gateway ids follow the path-segment grammar of :mod:`cf_aig._ids`. A base URL may not
+carry credentials (``user:pass@``), a query or a fragment, and errors about a base URL
+show only its scheme, host, port and path.
 
 >>> s = Settings.resolve(account_id="acc", api_token="t0ken", base_url="http://127.0.0.1:8787/client/v4")
 >>> "t0ken" in repr(s)
@@ -13,10 +17,11 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import SecretStr
 
+from ._ids import check_id, segment
 from .errors import ConfigurationError, MissingCredentialsError
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
@@ -37,38 +42,107 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _shown_url(parts: SplitResult) -> str:
+    """A URL for an error message: no credentials, query or fragment; cut short."""
+    host = parts.netloc.rpartition("@")[2]
+    shown = f"{parts.scheme}://{host}{parts.path}" if parts.scheme else "(not a URL)"
+    return repr(shown if len(shown) <= 100 else shown[:97] + "...")
+
+
 def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
-    """Validate a base URL; plain HTTP only to loopback unless explicitly allowed."""
+    """Validate a base URL; plain HTTP only to loopback unless explicitly allowed.
+
+    Credentials in the URL are refused and never repeated in the error.
+
+    >>> check_base_url("http://user:s3cret@127.0.0.1:8787/client/v4")
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: base_url must not carry credentials (user:password@)...
+    """
     if not isinstance(url, str) or not url.strip():
         raise ConfigurationError("base_url must be a non-empty URL string")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
-    if parts.query or parts.fragment:
-        raise ConfigurationError(f"base_url must not carry a query or fragment, got {url!r}")
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError:  # the message would quote the URL: say what, not where
         raise ConfigurationError(
-            f"base_url {url!r} uses plain HTTP to a non-loopback host; the API token would "
-            "travel unencrypted. Use https, or pass allow_insecure_http=True."
+            "base_url is not a valid URL (bad host or port); expected e.g. "
+            f"{DEFAULT_BASE_URL!r}"
+        ) from None
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            f"base_url must not carry credentials (user:password@), got {_shown_url(parts)}: "
+            "the API token is sent as a Bearer header; pass it as api_token"
         )
-    return url.strip().rstrip("/")
+    if any(not c.isascii() or not c.isprintable() or c.isspace() for c in url):
+        raise ConfigurationError(
+            f"base_url must be printable ASCII without spaces, got {_shown_url(parts)}; "
+            "percent-encode the path or use the host's IDNA (xn--) form"
+        )
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ConfigurationError(
+            f"base_url must be an http(s) URL with a host, got {_shown_url(parts)}"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"base_url must not carry a query or fragment, got {_shown_url(parts)} "
+            "followed by one"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(hostname):
+        raise ConfigurationError(
+            f"base_url {_shown_url(parts)} uses plain HTTP to a non-loopback host; the API "
+            "token would travel unencrypted. Use https, or pass allow_insecure_http=True."
+        )
+    return url.rstrip("/")
+
+
+def check_token(token: str | SecretStr) -> SecretStr:
+    """The token as a ``SecretStr``, surrounding whitespace removed; a typed error if it
+    cannot travel in an HTTP header. The error never repeats the token.
+
+    >>> check_token("t0ken\\x00")
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: api_token has a control character at position 6;...
+    """
+    value = token.get_secret_value() if isinstance(token, SecretStr) else token
+    if not isinstance(value, str):
+        raise ConfigurationError(f"api_token must be a str, got {type(value).__name__}")
+    value = value.strip()
+    if not value:
+        raise ConfigurationError("api_token must be a non-empty token")
+    for i, c in enumerate(value, 1):
+        if not "!" <= c <= "~":
+            kind = (
+                "a non-ASCII character" if not c.isascii()
+                else "a space" if c.isspace() and c.isprintable()
+                else "a control character"
+            )
+            raise ConfigurationError(
+                f"api_token has {kind} at position {i}; a Cloudflare API token is "
+                "visible ASCII only. Check for a stray newline, space or quote pasted with it."
+            )
+    return SecretStr(value)
 
 
 def _check_id(name: str, value: str, env: str) -> str:
-    value = value.strip()
-    if not value or "/" in value or any(c.isspace() for c in value):
-        raise ConfigurationError(
-            f"{name} (or ${env}) must be a non-empty id without '/' or spaces, got {value!r}"
-        )
-    return value
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{name} must be a str, got {type(value).__name__}")
+    return check_id(f"{name} (or ${env})", value.strip())
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Resolved settings for a client. Build with :meth:`resolve`.
 
+    Built directly, a plain-str token becomes a ``SecretStr`` and the ids, token and
+    base URL are checked the same way.
+
     >>> Settings.resolve(account_id="a", api_token="t").account_url
     'https://api.cloudflare.com/client/v4/accounts/a'
+    >>> "t0ken" in repr(Settings(account_id="a", api_token="t0ken"))  # type: ignore[arg-type]
+    False
     """
 
     account_id: str
@@ -78,9 +152,19 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
 
+    def __post_init__(self) -> None:
+        # A direct construction gets the same checks as resolve() (which already ran the
+        # stricter plain-HTTP rule); a plain-str token becomes a SecretStr here.
+        fix = object.__setattr__
+        fix(self, "api_token", check_token(self.api_token))
+        fix(self, "account_id", _check_id("account_id", self.account_id, ENV_ACCOUNT_ID))
+        if self.gateway_id is not None:
+            fix(self, "gateway_id", _check_id("gateway_id", self.gateway_id, ENV_GATEWAY_ID))
+        fix(self, "base_url", check_base_url(self.base_url, allow_insecure_http=True))
+
     @property
     def account_url(self) -> str:
-        return f"{self.base_url}/accounts/{self.account_id}"
+        return f"{self.base_url}/accounts/{segment('account_id', self.account_id)}"
 
     @classmethod
     def resolve(
@@ -118,11 +202,9 @@ class Settings:
         r = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         if isinstance(r, bool) or not isinstance(r, int) or not 0 <= r <= 10:
             raise ConfigurationError(f"max_retries must be an integer from 0 to 10, got {r!r}")
-        if any(c.isspace() for c in token.strip()) or not token.strip():
-            raise ConfigurationError("api_token must be a non-empty token without spaces")
         return cls(
             account_id=_check_id("account_id", account, ENV_ACCOUNT_ID),
-            api_token=SecretStr(token.strip()),
+            api_token=check_token(token),
             base_url=check_base_url(url, allow_insecure_http=allow_insecure_http),
             gateway_id=_check_id("gateway_id", gateway, ENV_GATEWAY_ID) if gateway else None,
             timeout=float(t),

@@ -159,6 +159,17 @@ class MissingCredentialsError(ConfigurationError):
     """No account id or API token was given as argument or environment variable."""
 
 
+class InvalidIdError(ConfigurationError):
+    """An account, gateway, log or model id that cannot be a URL path segment.
+
+    >>> from cf_aig import Client
+    >>> Client(account_id="..", api_token="t")
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.InvalidIdError: account_id (or $CLOUDFLARE_ACCOUNT_ID) has a '.' or '..'...
+    """
+
+
 _BY_CODE: dict[int, type[APIStatusError]] = {
     10000: AuthenticationError,
     9109: AuthenticationError,

@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any
 
+from .._ids import model_path
 from ..errors import ConfigurationError, ResponseDecodeError
 from ..profiles import get_profile, is_workers_ai
 from ..types import Api, ChatCompletion, ChatRequest
@@ -168,7 +169,7 @@ class WorkersAIDialect:
     api: Api = "run"
 
     def endpoint(self, model: str) -> str:
-        return f"/ai/run/{model}" if is_workers_ai(model) else "/ai/run"
+        return model_path(model) if is_workers_ai(model) else "/ai/run"  # checked, encoded
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         model = request.get("model", "")
