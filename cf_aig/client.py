@@ -39,6 +39,7 @@ from ._protocol import (
 from .accumulate import ChunkAccumulator
 from .dialects import Dialect, StreamState, get_dialect
 from .dialects.chat import check_error, completion_to_chunks, loads
+from .dialects.workers_ai import run_body, run_path
 from .errors import CfAigError, ConfigurationError, ResponseDecodeError
 from .options import GatewayInfo, GatewayOptions, validate_metadata
 from .profiles import get_profile, is_workers_ai
@@ -337,8 +338,8 @@ class _Base(Core):
     ) -> Call[Any]:
         model = _check_chat_request(request)
         dialect = get_dialect(api)
-        if stream and not get_profile(model).streaming_json_schema and _json_schema(request):
-            stream = False  # Workers AI: JSON mode cannot stream (error 5023)
+        if stream and _json_schema(request) and not dialect.capabilities(model).stream_with_schema:
+            stream = False  # e.g. Workers AI: JSON mode cannot stream (error 5023)
             as_stream = True
         else:
             as_stream = stream
@@ -380,15 +381,12 @@ class _Base(Core):
         payload: dict[str, Any] = dict(input)
         if stream:
             payload["stream"] = True
-        if unified is None:
-            unified = not is_workers_ai(model)
-        path, body = (
-            ("/ai/run", {"model": model, "input": payload})
-            if unified
-            else (model_path(model), payload)
-        )
         http_request = self.build_request(
-            "POST", path, body=body, headers=self.headers(options, headers), timeout=timeout
+            "POST",
+            run_path(model, unified),
+            body=run_body(model, payload, unified),
+            headers=self.headers(options, headers),
+            timeout=timeout,
         )
 
         def interpret(response: httpx.Response, raw: bytes | None) -> Any:

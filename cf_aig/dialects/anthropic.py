@@ -60,7 +60,7 @@ from ..errors import (
 )
 from ..profiles import get_profile
 from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
-from . import FixedPathDialect
+from . import Capabilities, FixedPathDialect
 from .chat import TypedEventStream, check_error, completion_to_chunks, make_chunk
 
 DEFAULT_MAX_TOKENS = 8192
@@ -782,6 +782,17 @@ class MessagesStream(TypedEventStream):
 
 
 
-ANTHROPIC = FixedPathDialect("messages", "/ai/v1/messages", build_messages_body, parse_message,
+CAPABILITIES = Capabilities(
+    path="/ai/v1/messages",
+    json_schema=False,  # no portable response_format: output_format/output_config, or a tool
+    json_mode=False,
+    thinking_round_trip="signed_blocks",
+    tool_result_images=True,
+    server_tools=True,
+    cache_marks=True,
+)
+"""What the Messages wire carries (also unified ``/ai/run`` for ``anthropic/*`` models)."""
+
+ANTHROPIC = FixedPathDialect("messages", CAPABILITIES, build_messages_body, parse_message,
                              MessagesStream)
 """Anthropic Messages over ``/ai/v1/messages``; see the module docstring."""

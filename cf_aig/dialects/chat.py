@@ -16,13 +16,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from functools import lru_cache
 from typing import Any, cast
 
 from pydantic_core import from_json
 
 from ..accumulate import monotonic_usage, new_tool_call_id
 from ..errors import CfAigError, ResponseDecodeError, StreamInterruptedError, error_from_body
+from ..profiles import get_profile
 from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from . import Capabilities
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
@@ -417,6 +420,23 @@ class TypedEventStream:
         return []
 
 
+@lru_cache(maxsize=512)
+def chat_capabilities(model: str, path: str = "/ai/v1/chat/completions") -> Capabilities:
+    """What a Chat Completions body carries for ``model`` (also unified ``/ai/run`` input
+    for third-party models other than Anthropic's).
+
+    OpenAI models take the limit as ``max_completion_tokens`` (``max_tokens`` is deprecated
+    and refused by their reasoning models); other providers get the portable ``max_tokens``.
+    Workers AI models cannot stream a JSON-schema answer (error 5023).
+    """
+    return Capabilities(
+        path=path,
+        stream_with_schema=get_profile(model).streaming_json_schema,
+        max_tokens_field="max_completion_tokens" if model.startswith("openai/") else "max_tokens",
+        audio=True,
+    )
+
+
 class ChatCompletionsDialect:
     """The gateway's OpenAI-compatible endpoint: bodies pass through as they are."""
 
@@ -424,6 +444,9 @@ class ChatCompletionsDialect:
 
     def endpoint(self, model: str) -> str:
         return "/ai/v1/chat/completions"
+
+    def capabilities(self, model: str) -> Capabilities:
+        return chat_capabilities(model)
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = dict(request)

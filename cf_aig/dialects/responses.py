@@ -52,7 +52,7 @@ from ..errors import (
     error_from_body,
 )
 from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
-from . import FixedPathDialect
+from . import Capabilities, FixedPathDialect
 from .chat import TypedEventStream, check_error, completion_to_chunks, make_chunk
 
 # Native Responses fields a canonical request may carry; they pass through untouched.
@@ -711,6 +711,15 @@ class ResponsesStream(TypedEventStream):
 
 
 
-RESPONSES = FixedPathDialect("responses", "/ai/v1/responses", build_responses_body,
+CAPABILITIES = Capabilities(
+    path="/ai/v1/responses",
+    stop_sequences=False,
+    max_tokens_field="max_completion_tokens",
+    file_urls=True,
+    server_tools=True,
+)
+"""What the Responses wire carries."""
+
+RESPONSES = FixedPathDialect("responses", CAPABILITIES, build_responses_body,
                              parse_response, ResponsesStream)
 """The OpenAI Responses API over ``/ai/v1/responses``; see the module docstring."""

@@ -20,15 +20,18 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from .._ids import model_path
 from ..errors import ConfigurationError, ResponseDecodeError
 from ..profiles import get_profile, is_workers_ai
 from ..types import Api, ChatCompletion, ChatRequest
-from . import StreamState
+from . import Capabilities, StreamState, ToolChoiceForm
 from .chat import (
     ChunkStream,
+    chat_capabilities,
     check_error,
     normalize_completion,
     normalize_tool_call,
@@ -163,13 +166,61 @@ def _chat_body(request: ChatRequest) -> dict[str, Any]:
     return body
 
 
+def run_path(model: str, unified: bool | None = None) -> str:
+    """``/ai/run/{model}`` for Workers AI models, unified ``/ai/run`` for others (or
+    when ``unified`` says so)."""
+    if unified is None:
+        unified = not is_workers_ai(model)
+    return "/ai/run" if unified else model_path(model)  # checked, segments encoded
+
+
+def run_body(model: str, input: dict[str, Any], unified: bool | None = None) -> dict[str, Any]:
+    """The body carrying ``input``: as it is on ``/ai/run/{model}``, wrapped as
+    ``{"model", "input"}`` on unified ``/ai/run``."""
+    return {"model": model, "input": input} if run_path(model, unified) == "/ai/run" else input
+
+
+_CLASSIC_TOOL_CHOICES: frozenset[ToolChoiceForm] = frozenset({"auto", "none"})
+
+
+@lru_cache(maxsize=512)
+def run_capabilities(model: str) -> Capabilities:
+    """What ``/ai/run`` carries for ``model``: the Messages wire for ``anthropic/*``, a
+    Chat Completions body for other third-party models, the model's own schema for
+    ``@cf``/``@hf`` models (classic models: no ``stop``, no forced tools, images only as
+    ``data:`` URIs on vision models)."""
+    path = run_path(model)
+    if model.startswith("anthropic/"):
+        from .anthropic import CAPABILITIES
+
+        return replace(CAPABILITIES, path=path)
+    if not is_workers_ai(model):
+        return chat_capabilities(model, path)
+    profile = get_profile(model)
+    if profile.workers_ai_schema == "chat":
+        return Capabilities(path=path, stream_with_schema=False, image_urls=False, files=False)
+    return Capabilities(
+        path=path,
+        stop_sequences=False,
+        stream_with_schema=False,
+        tool_choice_forms=_CLASSIC_TOOL_CHOICES,
+        parallel_tool_calls=False,
+        images=profile.vision,
+        image_urls=False,
+        files=False,
+    )
+
+
 class WorkersAIDialect:
     """Chat over ``/ai/run``; see the module docstring."""
 
     api: Api = "run"
 
     def endpoint(self, model: str) -> str:
-        return model_path(model) if is_workers_ai(model) else "/ai/run"  # checked, encoded
+        return run_path(model)
+
+    def capabilities(self, model: str) -> Capabilities:
+        return run_capabilities(model)
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         model = request.get("model", "")

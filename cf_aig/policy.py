@@ -1,0 +1,282 @@
+"""Adapter policy: the rules both framework adapters apply, written once, framework-free.
+
+Translation (framework message ↔ canonical dict) lives in each adapter; *decisions*
+live here, so the LangChain and LlamaIndex classes cannot disagree:
+
+- :func:`normalize_tool_choice` — every spelling of ``tool_choice`` → the canonical value;
+- :func:`resolve_tool_choice` — the relax-or-refuse rule for forced tools (below);
+- :func:`parallel_tool_calls` — whether ``parallel_tool_calls`` can be sent;
+- :func:`build_tool_call` — one canonical tool call from an id, a name and arguments;
+- :func:`token_usage` — canonical usage → :class:`TokenUsage` (cache reads, cache writes,
+  reasoning), which each adapter maps to its framework's usage type;
+- :func:`place_max_tokens` — the output-token limit under the key the endpoint wants;
+- :func:`structured_output_method` — JSON schema, tool calling or JSON mode, per model and
+  endpoint;
+- :func:`keeps_signed_thinking` — whether earlier signed thinking goes back on history.
+
+**Relax-or-refuse for forced tools.** Some models cannot be forced to call a tool
+(classic Workers AI models: their profile has ``tool_choice=False``, or the endpoint's
+:attr:`~cf_aig.dialects.Capabilities.tool_choice_forms` lack the form). A forced choice
+the model can still satisfy by choosing freely — ``"required"``, or a named tool that is
+the only tool offered — is *relaxed* to ``"auto"`` (the tools are still sent; logged at
+INFO on ``cf_aig.policy``). A named tool among several cannot be honoured that way and is
+*refused* with :class:`~cf_aig.errors.ConfigurationError` before sending.
+
+>>> normalize_tool_choice("any", ["get_weather"])
+'required'
+>>> resolve_tool_choice("get_weather", ["get_weather"], "@cf/meta/llama-3.1-8b-instruct", "run")
+'auto'
+>>> place_max_tokens({"max_tokens": 64}, "openai/gpt-5.5", "chat_completions")
+{'max_completion_tokens': 64}
+>>> structured_output_method("anthropic/claude-sonnet-4.5", "messages")
+'function_calling'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .accumulate import new_tool_call_id
+from .dialects import capabilities
+from .errors import ConfigurationError
+from .profiles import get_profile
+from .types import ToolCall
+
+logger = logging.getLogger(__name__)
+
+StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
+"""How structured output is asked for: native ``response_format`` JSON schema, a forced
+tool whose parameters are the schema, or JSON mode plus the schema in the prompt."""
+
+ToolChoice = str | dict[str, Any]
+
+
+# --------------------------------------------------------------------------- tool choice
+
+
+def _function(name: str) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name}}
+
+
+def normalize_tool_choice(
+    choice: Any, tool_names: Sequence[str] = (), *, required: bool = False
+) -> ToolChoice | None:
+    """Any framework spelling of ``tool_choice`` → the canonical value (``None``: unset).
+
+    ``"auto"``/``"none"``/``"required"`` pass; ``"any"`` and ``True`` force some tool
+    (``True`` with one tool names it); another string names a tool (checked against
+    ``tool_names`` when given); ``{"type": ...}`` dicts pass; ``{"name": n}`` names ``n``.
+    ``required=True`` (LlamaIndex's ``tool_required``) stands for ``"required"`` when no
+    choice is given.
+
+    >>> normalize_tool_choice(True, ["a"])
+    {'type': 'function', 'function': {'name': 'a'}}
+    >>> normalize_tool_choice(None, required=True)
+    'required'
+    """
+    if choice is None or choice is False:
+        return "required" if required else None
+    if choice is True:
+        return _function(tool_names[0]) if len(tool_names) == 1 else "required"
+    if isinstance(choice, Mapping):
+        if "type" in choice:
+            return dict(choice)
+        if isinstance(choice.get("name"), str):
+            return _function(choice["name"])
+    elif isinstance(choice, str):
+        if choice in ("auto", "none", "required"):
+            return choice
+        if choice == "any":
+            return "required"
+        if tool_names and choice not in tool_names:
+            raise ConfigurationError(
+                f"tool_choice {choice!r} is not one of the tools {list(tool_names)}; name one "
+                "of them, or use 'auto', 'required' or 'none'"
+            )
+        return _function(choice)
+    raise ConfigurationError(
+        f"tool_choice must be 'auto', 'none', 'required'/'any', True, a tool name or a dict, "
+        f"got {choice!r}"
+    )
+
+
+def _forced_name(choice: ToolChoice) -> str | None:
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        fn = choice.get("function")
+        name = fn.get("name") if isinstance(fn, Mapping) else choice.get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def can_force_tools(model: str, api: str) -> bool:
+    """Whether ``model`` on ``api`` can be made to call a tool."""
+    forms = capabilities(api, model).tool_choice_forms
+    return get_profile(model).tool_choice and "required" in forms
+
+
+def resolve_tool_choice(
+    choice: Any, tool_names: Sequence[str], model: str, api: str, *, required: bool = False
+) -> ToolChoice | None:
+    """:func:`normalize_tool_choice`, then the relax-or-refuse rule (module docstring).
+
+    >>> resolve_tool_choice("any", ["a", "b"], "openai/gpt-5.5", "chat_completions")
+    'required'
+    """
+    canon = normalize_tool_choice(choice, tool_names, required=required)
+    if canon is None or can_force_tools(model, api):
+        return canon
+    forced = canon == "required" or _forced_name(canon) is not None
+    if not forced:
+        return canon
+    name = _forced_name(canon)
+    if name is not None and list(tool_names) != [name]:
+        raise ConfigurationError(
+            f"{model} on api={api!r} cannot be forced to call {name!r} (it only chooses tools "
+            f"itself) and other tools are offered too; offer only that tool, or use a model "
+            "that can be forced (for example @cf/moonshotai/kimi-k2.6 or openai/gpt-5.5)"
+        )
+    logger.info("%s on api=%r cannot be forced to call a tool; sending tool_choice=auto",
+                model, api)
+    return "auto"
+
+
+def parallel_tool_calls(value: bool | None, model: str, api: str) -> bool | None:
+    """``value`` if ``model`` on ``api`` can carry ``parallel_tool_calls``, else ``None``
+    (such models call one tool at a time anyway)."""
+    if value is None:
+        return None
+    if get_profile(model).parallel_tool_calls and capabilities(api, model).parallel_tool_calls:
+        return value
+    return None
+
+
+def build_tool_call(call_id: str | None, name: str, arguments: Any) -> ToolCall:
+    """A canonical tool call; ``arguments`` as a JSON string, a dict, or ``None`` (``{}``).
+    A missing id gets a fresh ``call_...`` id.
+
+    >>> build_tool_call(None, "f", {"x": 1})["function"]
+    {'name': 'f', 'arguments': '{"x": 1}'}
+    """
+    if isinstance(arguments, str):
+        text = arguments
+    else:
+        text = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+    return {
+        "id": call_id or new_tool_call_id(),
+        "type": "function",
+        "function": {"name": name or "", "arguments": text},
+    }
+
+
+# --------------------------------------------------------------------------- usage
+
+
+@dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """Token counts of one answer, neutral between frameworks.
+
+    ``input_tokens`` includes cache reads and writes (as the canonical ``prompt_tokens``
+    does); ``None`` means the endpoint did not report that detail.
+
+    >>> token_usage({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+    ...              "prompt_tokens_details": {"cached_tokens": 4}})
+    TokenUsage(input_tokens=10, output_tokens=5, total_tokens=15, cache_read=4, \
+cache_creation=None, reasoning=None)
+    """
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cache_read: int | None = None
+    cache_creation: int | None = None
+    reasoning: int | None = None
+
+
+def _count(obj: Any, key: str) -> int | None:
+    value = obj.get(key) if isinstance(obj, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def token_usage(usage: Mapping[str, Any] | None) -> TokenUsage | None:
+    """Canonical ``usage`` → :class:`TokenUsage` (``None`` for no usage)."""
+    if not usage:
+        return None
+    inp = _count(usage, "prompt_tokens") or 0
+    out = _count(usage, "completion_tokens") or 0
+    total = _count(usage, "total_tokens")
+    pdet = usage.get("prompt_tokens_details")
+    return TokenUsage(
+        input_tokens=inp,
+        output_tokens=out,
+        total_tokens=total if total else inp + out,
+        cache_read=_count(pdet, "cached_tokens"),
+        cache_creation=_count(pdet, "cache_creation_tokens"),
+        reasoning=_count(usage.get("completion_tokens_details"), "reasoning_tokens"),
+    )
+
+
+# --------------------------------------------------------------------------- request rules
+
+
+_LIMIT_KEYS = ("max_tokens", "max_completion_tokens")
+
+
+def place_max_tokens(request: dict[str, Any], model: str, api: str) -> dict[str, Any]:
+    """In place (and returned): an output-token limit given under one of ``max_tokens`` /
+    ``max_completion_tokens`` moves to the key ``model`` on ``api`` wants (OpenAI models:
+    ``max_completion_tokens``; others: ``max_tokens``). Both given: left as they are."""
+    present = [k for k in _LIMIT_KEYS if request.get(k) is not None]
+    if len(present) == 1:
+        want = capabilities(api, model).max_tokens_field
+        if present[0] != want:
+            request[want] = request.pop(present[0])
+    return request
+
+
+def structured_output_method(model: str, api: str) -> StructuredMethod:
+    """The default structured-output method for ``model`` on ``api``: native JSON schema
+    where both model and endpoint carry it, else a forced tool, else JSON mode.
+
+    >>> structured_output_method("openai/gpt-5.5", "chat_completions")
+    'json_schema'
+    """
+    profile, caps = get_profile(model), capabilities(api, model)
+    if profile.json_schema and caps.json_schema:
+        return "json_schema"
+    if profile.tool_calling:
+        return "function_calling"
+    if profile.json_mode and caps.json_mode:
+        return "json_mode"
+    raise ConfigurationError(
+        f"{model} on api={api!r} has no way to return structured output (no JSON schema, "
+        "tool calling or JSON mode); use a model that has one (for example openai/gpt-5.5)"
+    )
+
+
+def keeps_signed_thinking(model: str, api: str) -> bool:
+    """Whether earlier signed thinking (``thinking_blocks``) goes back on assistant turns:
+    only where the wire is Anthropic's (``messages``, ``anthropic/*`` on ``run``), which
+    needs it on tool-use turns; other endpoints reject the field."""
+    return capabilities(api, model).thinking_round_trip == "signed_blocks"
+
+
+__all__ = [
+    "StructuredMethod",
+    "TokenUsage",
+    "ToolChoice",
+    "build_tool_call",
+    "can_force_tools",
+    "keeps_signed_thinking",
+    "normalize_tool_choice",
+    "parallel_tool_calls",
+    "place_max_tokens",
+    "resolve_tool_choice",
+    "structured_output_method",
+    "token_usage",
+]
