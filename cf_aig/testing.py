@@ -1,34 +1,75 @@
-"""Pytest plugin (entry point ``pytest11: cf_aig``): fixtures running the local emulator.
+"""Pytest plugin (entry point ``pytest11: cf_aig``): test your app against a local gateway.
 
-Fixtures:
+Installed with ``cf-aig``; nothing to configure. The fixtures:
 
-* ``cf_aig_emulator_session`` (session): one running :class:`cf_aig.emulator.Emulator`.
-* ``cf_aig_emulator`` (function): the same emulator, reset (queue, cache, logs, requests,
-  stats cleared) before the test.
-* ``cf_aig_env`` (function): sets ``CLOUDFLARE_ACCOUNT_ID``, ``CLOUDFLARE_API_TOKEN`` and
-  ``CLOUDFLARE_AI_GATEWAY_BASE_URL`` to point at the emulator; yields the emulator.
+* ``cf_aig_emulator`` (function scope): a running :class:`~cf_aig.emulator.Emulator` on
+  127.0.0.1, reset (queue, cache, logs, recorded requests, stats) before each test.
+  ``base_url``, ``account_url`` and ``account_id`` say where it is; ``requests`` lists what
+  it received (Authorization redacted), ``logs`` the gateway log entries, ``stats`` counters.
+* ``cf_aig_env`` (function scope): the same emulator, with ``CLOUDFLARE_ACCOUNT_ID``,
+  ``CLOUDFLARE_API_TOKEN`` and ``CLOUDFLARE_AI_GATEWAY_BASE_URL`` set to point at it for the
+  test (:meth:`~cf_aig.emulator.Emulator.env`), so code that reads credentials from the
+  environment (``Client()``, ``ChatCloudflareAIGateway(model=...)``,
+  ``CloudflareAIGateway(model=...)``) talks to it unchanged.
+* ``cf_aig_emulator_session`` (session scope): the one emulator behind both, not reset.
 
-Importing this module is cheap: the emulator is imported only when a fixture runs.
+Answers are deterministic (a text that echoes the prompt, tool calls for forced or obvious
+tools, JSON for a schema). To decide the next answers, queue entries with
+``emulator.enqueue(*entries, match=None)``; each is used by one later model request, first
+in first out, and ``match`` (a path substring such as ``"/ai/v1/messages"``) limits which:
 
-Example test::
+* :class:`Script`: an exact answer: ``Script(text=..., tool_calls=[{"name": ...,
+  "arguments": {...}}], reasoning=..., usage={...}, finish_reason=...)``.
+* :class:`Fault`: a failure: ``Fault(kind="status", code=3040)`` (429 rate limit; any HTTP
+  ``status`` or Cloudflare ``code``, ``envelope`` ``"v4"``/``"gateway"``/``"openai"``/
+  ``"anthropic"``, ``retry_after``), ``"hang"`` (``seconds``), ``"disconnect"`` /
+  ``"stall"`` / ``"stream_error"`` / ``"malformed_sse"`` after ``after`` SSE events,
+  ``"malformed_json"``, ``"success_false"``, ``"json_for_stream"``.
+* a plain dict with the same keys (one with ``"kind"`` is a fault, else a script).
 
-    def test_hello(cf_aig_emulator):
-        cf_aig_emulator.enqueue({"text": "hi"})
-        ...
+Importing this module is cheap: the emulator is imported when a fixture runs or when
+``Fault``/``Script``/``Emulator`` is first used from here.
+
+Example test (run by this package's own tests)::
+
+    from cf_aig import Client
+    from cf_aig.errors import RateLimitError
+    from cf_aig.testing import Fault, Script
+
+    def test_my_app(cf_aig_env):
+        cf_aig_env.enqueue(Script(text="Paris"), Fault(kind="status", code=3040))
+        with Client(max_retries=0) as client:
+            body = {"model": "openai/gpt-5.5", "messages": [{"role": "user", "content": "?"}]}
+            assert client.chat(body).text == "Paris"
+            with pytest.raises(RateLimitError):
+                client.chat(body)
+        assert len(cf_aig_env.requests) == 2
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from cf_aig.emulator import Emulator
+    from cf_aig.emulator import Emulator, Fault, Script
+
+__all__ = ["EMULATOR_TOKEN", "Emulator", "Fault", "Script", "cf_aig_emulator",
+           "cf_aig_emulator_session", "cf_aig_env"]
 
 EMULATOR_TOKEN = "cf-aig-emulator-token"
 """The API token ``cf_aig_env`` puts in ``CLOUDFLARE_API_TOKEN``."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Emulator", "Fault", "Script"):
+        value = getattr(import_module("cf_aig.emulator"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +91,6 @@ def cf_aig_emulator(cf_aig_emulator_session: Emulator) -> Emulator:
 @pytest.fixture
 def cf_aig_env(cf_aig_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """Point the ``CLOUDFLARE_*`` environment variables at the emulator."""
-    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", cf_aig_emulator.account_id)
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", EMULATOR_TOKEN)
-    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_BASE_URL", cf_aig_emulator.base_url)
+    for name, value in cf_aig_emulator.env(EMULATOR_TOKEN).items():
+        monkeypatch.setenv(name, value)
     return cf_aig_emulator

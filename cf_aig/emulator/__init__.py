@@ -74,6 +74,19 @@ class Emulator:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/client/v4"
 
+    def env(self, token: str = "emulator-token") -> dict[str, str]:
+        """The ``CLOUDFLARE_*`` variables that point ``cf_aig`` and both adapters here.
+
+        Any account id and any non-empty token are accepted (unless the emulator was given
+        ``token=``, then pass that one).
+
+        >>> Emulator(port=8787).env()  # doctest: +NORMALIZE_WHITESPACE
+        {'CLOUDFLARE_AI_GATEWAY_BASE_URL': 'http://127.0.0.1:8787/client/v4',
+         'CLOUDFLARE_ACCOUNT_ID': 'emulator', 'CLOUDFLARE_API_TOKEN': 'emulator-token'}
+        """
+        return {"CLOUDFLARE_AI_GATEWAY_BASE_URL": self.base_url,
+                "CLOUDFLARE_ACCOUNT_ID": self.account_id, "CLOUDFLARE_API_TOKEN": token}
+
     @property
     def account_url(self) -> str:
         """``base_url`` plus ``/accounts/{account_id}``."""
