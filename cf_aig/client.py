@@ -40,6 +40,7 @@ from .accumulate import ChunkAccumulator
 from .dialects import Dialect, StreamState, get_dialect
 from .dialects.chat import check_error, completion_to_chunks, loads
 from .dialects.workers_ai import run_body, run_path
+from .embeddings import check_embedding_args, check_sizes, decode_vector, embedding_body
 from .errors import CfAigError, ConfigurationError, ResponseDecodeError
 from .options import GatewayInfo, GatewayOptions, validate_metadata
 from .profiles import get_profile, is_workers_ai
@@ -413,6 +414,8 @@ class _Base(Core):
         batch_size: int | None,
         options: OptionsArg,
         headers: Mapping[str, str] | None,
+        dimensions: int | None = None,
+        encoding_format: str | None = None,
     ) -> tuple[str, list[httpx.Request]]:
         if not isinstance(model, str) or not model.strip():
             raise ConfigurationError("model must be a non-empty embedding model name")
@@ -421,28 +424,17 @@ class _Base(Core):
         api = api or ("run" if is_workers_ai(model) else "openai")
         if api not in ("run", "openai"):
             raise ConfigurationError(f"embeddings api must be 'run' or 'openai', got {api!r}")
+        check_embedding_args(model, api, dimensions, encoding_format)
         size = batch_size or get_profile(model).embedding_batch_size
         if size < 1:
             raise ConfigurationError(f"batch_size must be >= 1, got {size}")
         hdrs = self.headers(options, headers)
         requests = []
         for start in range(0, len(texts), size):
-            batch = list(texts[start : start + size])
-            if api == "run":
-                requests.append(
-                    self.build_request(
-                        "POST", model_path(model), body={"text": batch}, headers=hdrs
-                    )
-                )
-            else:
-                requests.append(
-                    self.build_request(
-                        "POST",
-                        "/ai/v1/embeddings",
-                        body={"model": model, "input": batch},
-                        headers=hdrs,
-                    )
-                )
+            body = embedding_body(model, texts[start : start + size], api,
+                                  dimensions=dimensions, encoding_format=encoding_format)
+            path = model_path(model) if api == "run" else "/ai/v1/embeddings"
+            requests.append(self.build_request("POST", path, body=body, headers=hdrs))
         return api, requests
 
     @staticmethod
@@ -455,7 +447,7 @@ class _Base(Core):
                 usage: dict[str, Any] = {}
             else:
                 items = sorted(obj.get("data") or [], key=lambda d: d.get("index", 0))
-                data = [d.get("embedding") for d in items]
+                data = [decode_vector(d.get("embedding")) for d in items]
                 usage = obj.get("usage") or {}
             if not isinstance(data, list) or not all(isinstance(v, list) for v in data):
                 raise ResponseDecodeError(f"unrecognised embeddings result: {str(obj)[:200]}")
@@ -464,7 +456,8 @@ class _Base(Core):
         return interpret
 
     @staticmethod
-    def _merge_embeddings(model: str, parts: list[Any], expected: int) -> EmbeddingResult:
+    def _merge_embeddings(model: str, parts: list[Any], expected: int,
+                          dimensions: int | None = None) -> EmbeddingResult:
         result = EmbeddingResult(vectors=[], model=model)
         for vectors, usage, info in parts:
             result.vectors.extend(vectors)
@@ -474,6 +467,7 @@ class _Base(Core):
                     result.usage[key] = result.usage.get(key, 0) + value
         if len(result.vectors) != expected:
             raise ResponseDecodeError(f"asked for {expected} embeddings, got {len(result.vectors)}")
+        check_sizes(model, result.vectors, dimensions)
         return result
 
     def _log_path(self, log_id: str, gateway_id: str | None) -> str:
@@ -683,12 +677,16 @@ class Client(_Base):
         batch_size: int | None = None,
         options: OptionsArg = None,
         headers: Mapping[str, str] | None = None,
+        dimensions: int | None = None,
+        encoding_format: str | None = None,
     ) -> EmbeddingResult:
-        """Embed ``texts`` in batches (``api='run'`` for ``@cf`` models, else ``'openai'``)."""
-        api, requests = self._embed_requests(model, texts, api, batch_size, options, headers)
+        """Embed ``texts`` in batches (``api='run'`` for ``@cf`` models, else ``'openai'``);
+        ``dimensions``/``encoding_format`` follow :mod:`cf_aig.embeddings`."""
+        api, requests = self._embed_requests(model, texts, api, batch_size, options, headers,
+                                             dimensions, encoding_format)
         interpret = self._interpret_embeddings(api)
         parts = [self._drive(self.call(r, interpret)) for r in requests]
-        return self._merge_embeddings(model, parts, len(texts))
+        return self._merge_embeddings(model, parts, len(texts), dimensions)
 
     def get_log(self, log_id: str, *, gateway_id: str | None = None) -> dict[str, Any]:
         """``GET .../ai-gateway/gateways/{gw}/logs/{log_id}``."""
@@ -877,9 +875,12 @@ class AsyncClient(_Base):
         batch_size: int | None = None,
         options: OptionsArg = None,
         headers: Mapping[str, str] | None = None,
+        dimensions: int | None = None,
+        encoding_format: str | None = None,
     ) -> EmbeddingResult:
         """Embed in batches, at most ``max_concurrency`` batches in flight."""
-        api, requests = self._embed_requests(model, texts, api, batch_size, options, headers)
+        api, requests = self._embed_requests(model, texts, api, batch_size, options, headers,
+                                             dimensions, encoding_format)
         interpret = self._interpret_embeddings(api)
         gate = asyncio.Semaphore(self.max_concurrency)
 
@@ -888,7 +889,7 @@ class AsyncClient(_Base):
                 return await self._drive(self.call(request, interpret))
 
         parts = await asyncio.gather(*(one(r) for r in requests))
-        return self._merge_embeddings(model, list(parts), len(texts))
+        return self._merge_embeddings(model, list(parts), len(texts), dimensions)
 
     async def get_log(self, log_id: str, *, gateway_id: str | None = None) -> dict[str, Any]:
         return cast("dict[str, Any]", await self._drive(self._get_log_call(log_id, gateway_id)))

@@ -44,6 +44,8 @@ class ModelProfile:
     workers_ai_schema: Literal["chat", "classic"] | None = None
     """Workers AI output family: ``chat`` (chat.completion) or ``classic`` ({response})."""
     embedding_dimensions: int | None = None
+    embedding_sizes: tuple[int, int] | None = None
+    """Smallest and largest ``dimensions`` the model can be asked for (None: only its own)."""
     embedding_batch_size: int = 100
     known: bool = True
 
@@ -154,6 +156,13 @@ _EMBEDDINGS: dict[str, int] = {
 }
 
 
+FLEXIBLE_EMBEDDINGS: dict[str, tuple[int, int]] = {
+    # OpenAI's text-embedding-3 models shorten vectors on request (``dimensions``).
+    "openai/text-embedding-3-small": (1, 1536),
+    "openai/text-embedding-3-large": (1, 3072),
+}
+
+
 @lru_cache(maxsize=512)
 def get_profile(model: str) -> ModelProfile:
     """The profile of ``model``; never raises for unknown names."""
@@ -167,6 +176,7 @@ def get_profile(model: str) -> ModelProfile:
             json_schema=False,
             json_mode=False,
             embedding_dimensions=_EMBEDDINGS[model],
+            embedding_sizes=FLEXIBLE_EMBEDDINGS.get(model),
             embedding_batch_size=100 if is_workers_ai(model) else 2048,
             context_window=512 if "bge" in model else 8_192,
         )

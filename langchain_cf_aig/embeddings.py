@@ -8,9 +8,10 @@ from langchain_core.embeddings import Embeddings
 from pydantic import Field
 
 import cf_aig
-from cf_aig.profiles import get_profile
+from cf_aig.embeddings import check_embedding_args, pop_embedding_call_args
+from cf_aig.profiles import get_profile, is_workers_ai
 
-from ._settings import GatewaySettings, split_options
+from ._settings import GatewaySettings
 from .errors import to_langchain_error
 
 
@@ -38,22 +39,38 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
     """``run`` (``/ai/run/{model}``) or ``openai`` (``/ai/v1/embeddings``); by model if None."""
     batch_size: int | None = None
     """Texts per request; the model's limit (core profile) if None."""
+    dimensions: int | None = None
+    """Vector size to ask for (OpenAI ``text-embedding-3-*`` only; any other model must be
+    left at None or its own size: a typed error before sending otherwise)."""
+    encoding_format: Literal["float", "base64"] | None = None
+    """Wire encoding on ``/ai/v1/embeddings`` (``base64`` is smaller; vectors are floats
+    either way)."""
 
     def model_post_init(self, context: Any, /) -> None:
         self._check_settings()
+        try:
+            check_embedding_args(self.model, self._api(), self.dimensions, self.encoding_format)
+        except cf_aig.CfAigError as exc:
+            raise to_langchain_error(exc) from None
 
     @property
-    def dimensions(self) -> int | None:
-        """Vector size of :attr:`model`, if known."""
-        return get_profile(self.model).embedding_dimensions
+    def output_dimensions(self) -> int | None:
+        """Length of the vectors this instance returns, if known."""
+        return self.dimensions or get_profile(self.model).embedding_dimensions
+
+    def _api(self) -> str:
+        return self.api or ("run" if is_workers_ai(self.model) else "openai")
 
     def _args(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        opts = split_options(dict(kwargs)) if kwargs else None
-        return {
-            "api": self.api,
-            "batch_size": self.batch_size,
-            "options": opts,
-        }
+        args: dict[str, Any] = {"api": self.api, "batch_size": self.batch_size,
+                                "dimensions": self.dimensions,
+                                "encoding_format": self.encoding_format}
+        if kwargs:
+            try:
+                args.update(pop_embedding_call_args(kwargs))
+            except cf_aig.CfAigError as exc:
+                raise to_langchain_error(exc) from None
+        return args
 
     def embed_documents(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
         """Embed ``texts`` (per-call gateway options may be passed as keywords)."""

@@ -7,7 +7,9 @@ from typing import Any, Literal
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 
-from cf_aig.profiles import get_profile
+from cf_aig.embeddings import check_embedding_args
+from cf_aig.errors import ConfigurationError
+from cf_aig.profiles import get_profile, is_workers_ai
 
 from ._settings import GatewaySettings
 
@@ -35,13 +37,30 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
         description="'run' (/ai/run/{model}) or 'openai' (/ai/v1/embeddings); "
         "default: run for @cf models, else openai.",
     )
+    dimensions: int | None = Field(
+        default=None,
+        description="Vector size to ask for (OpenAI text-embedding-3-* only; other models: "
+        "None or their own size, else a typed error before sending).",
+    )
+    encoding_format: Literal["float", "base64"] | None = Field(
+        default=None,
+        description="Wire encoding on /ai/v1/embeddings (base64 is smaller; vectors are "
+        "floats either way).",
+    )
 
     def __init__(self, **data: Any) -> None:
         if "embed_batch_size" not in data:
             model = data.get("model_name") or "@cf/baai/bge-base-en-v1.5"
             data["embed_batch_size"] = min(get_profile(model).embedding_batch_size, 2048)
+        unknown = set(data) - _accepted_names(type(self))
+        if unknown:  # a typo such as dimension= is an error, never dropped
+            raise ConfigurationError(
+                f"unknown argument(s) {sorted(unknown)} for {type(self).__name__}; known: "
+                f"{', '.join(sorted(type(self).model_fields))}")
         super().__init__(**data)
         self._check_settings()
+        api = self.api or ("run" if is_workers_ai(self.model_name) else "openai")
+        check_embedding_args(self.model_name, api, self.dimensions, self.encoding_format)
 
     @classmethod
     def class_name(cls) -> str:
@@ -59,13 +78,44 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
     async def _aget_text_embedding(self, text: str) -> Embedding:
         return (await self._aget_text_embeddings([text]))[0]
 
+    def _embed_args(self) -> dict[str, Any]:
+        return {"api": self.api, "batch_size": self.embed_batch_size,
+                "dimensions": self.dimensions, "encoding_format": self.encoding_format}
+
+    def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False,
+                                 **kwargs: Any) -> list[Embedding]:
+        """Embed ``texts`` in batches; keyword arguments are refused (set them as fields)."""
+        _no_call_kwargs(kwargs)
+        return super().get_text_embedding_batch(texts, show_progress)
+
+    async def aget_text_embedding_batch(self, texts: list[str], show_progress: bool = False,
+                                        **kwargs: Any) -> list[Embedding]:
+        """Async :meth:`get_text_embedding_batch`."""
+        _no_call_kwargs(kwargs)
+        return await super().aget_text_embedding_batch(texts, show_progress)
+
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        return self.client.embed(
-            self.model_name, texts, api=self.api, batch_size=self.embed_batch_size
-        ).vectors
+        return self.client.embed(self.model_name, texts, **self._embed_args()).vectors
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
-        result = await self.async_client.embed(
-            self.model_name, texts, api=self.api, batch_size=self.embed_batch_size
-        )
+        result = await self.async_client.embed(self.model_name, texts, **self._embed_args())
         return result.vectors
+
+
+def _accepted_names(cls: type[BaseEmbedding]) -> set[str]:
+    names = set(cls.model_fields)
+    for info in cls.model_fields.values():
+        if info.alias:
+            names.add(info.alias)
+        choices = getattr(info.validation_alias, "choices", None)
+        names.update(c for c in choices or () if isinstance(c, str))
+        if isinstance(info.validation_alias, str):
+            names.add(info.validation_alias)
+    return names
+
+
+def _no_call_kwargs(kwargs: dict[str, Any]) -> None:
+    if kwargs:
+        raise ConfigurationError(
+            f"unknown per-call argument(s) {sorted(kwargs)} for an embedding batch; set "
+            "dimensions, encoding_format and gateway options on CloudflareAIGatewayEmbedding")

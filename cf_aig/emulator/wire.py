@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
 import os
 import secrets
+import struct
 import time
 from typing import Any
 
@@ -267,3 +269,8 @@ def embed(text: str, dim: int) -> list[float]:
             vec[idx] += 1.0 if digest[j + 3] & 1 else -1.0
     norm = math.sqrt(sum(v * v for v in vec)) or 1.0
     return [round(v / norm, 6) for v in vec]
+
+
+def embed_b64(text: str, dim: int) -> str:
+    """:func:`embed` as OpenAI's ``encoding_format: "base64"`` (little-endian float32)."""
+    return base64.b64encode(struct.pack(f"<{dim}f", *embed(text, dim))).decode()

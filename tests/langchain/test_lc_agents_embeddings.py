@@ -87,7 +87,7 @@ def test_embeddings_routes_and_batching(emu: Emulator, model: str, path: str, di
     posts = [r for r in emu.requests if r.method == "POST"]
     assert len(posts) == 3 and all(r.path.endswith(path) for r in posts)
     assert emb.embed_query("text 3") == vectors[3]
-    assert emb.dimensions == dim
+    assert emb.output_dimensions == dim
 
 
 def test_embeddings_default_batch_is_model_limit(emu: Emulator) -> None:
