@@ -42,10 +42,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _shown_url(parts: SplitResult) -> str:
+def _shown_url(parts: SplitResult, path: bool = True) -> str:
     """A URL for an error message: no credentials, query or fragment; cut short."""
     host = parts.netloc.rpartition("@")[2]
-    shown = f"{parts.scheme}://{host}{parts.path}" if parts.scheme else "(not a URL)"
+    tail = parts.path if path else ""
+    shown = f"{parts.scheme}://{host}{tail}" if parts.scheme else "(not a URL)"
     return repr(shown if len(shown) <= 100 else shown[:97] + "...")
 
 
@@ -77,7 +78,8 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
         )
     if any(not c.isascii() or not c.isprintable() or c.isspace() for c in url):
         raise ConfigurationError(
-            f"base_url must be printable ASCII without spaces, got {_shown_url(parts)}; "
+            f"base_url must be printable ASCII without spaces, got {_shown_url(parts, False)}"
+            "...; "
             "percent-encode the path or use the host's IDNA (xn--) form"
         )
     if parts.scheme not in ("http", "https") or not hostname:
@@ -210,3 +212,32 @@ class Settings:
             timeout=float(t),
             max_retries=r,
         )
+
+
+DEFAULT_GATEWAY_URL = "https://gateway.ai.cloudflare.com/v1"
+ENV_GATEWAY_URL = "CLOUDFLARE_AI_GATEWAY_URL"
+SURFACES = ("api", "gateway")
+"""``api``: the unified REST API on api.cloudflare.com (surface A, reference §1.1);
+``gateway``: the gateway host's ``/{account}/{gateway}/compat/...`` (surface C)."""
+
+
+def resolve_surface(surface: str | None, gateway_url: str | None, *,
+                    allow_insecure_http: bool = False) -> tuple[str, str]:
+    """The checked surface name and gateway host URL (argument, else env, else default).
+
+    >>> resolve_surface("gateway", None)
+    ('gateway', 'https://gateway.ai.cloudflare.com/v1')
+    >>> resolve_surface("proxy", None)
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: surface must be 'api' or 'gateway', got 'proxy'
+    """
+    name = "api" if surface is None else surface
+    if name not in SURFACES:
+        raise ConfigurationError(f"surface must be 'api' or 'gateway', got {surface!r}")
+    url = gateway_url or os.environ.get(ENV_GATEWAY_URL) or DEFAULT_GATEWAY_URL
+    try:
+        checked = check_base_url(url, allow_insecure_http=allow_insecure_http)
+    except ConfigurationError as exc:
+        raise ConfigurationError(str(exc).replace("base_url", "gateway_url")) from None
+    return name, checked

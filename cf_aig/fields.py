@@ -63,7 +63,8 @@ class GatewayFields(_OptionFields):
     """Account, token, endpoint, transport and gateway-option fields of a framework class."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, populate_by_name=True,
-                              protected_namespaces=())
+                              protected_namespaces=(), hide_input_in_errors=True)
+    # (hide_input_in_errors: a validation error must not print the inputs, token included)
 
     account_id: str | None = Field(
         default=None, description="Cloudflare account id (else $CLOUDFLARE_ACCOUNT_ID).")

@@ -29,6 +29,7 @@ class GatewaySettings(GatewayFields):
         extra="forbid",
         protected_namespaces=(),
         arbitrary_types_allowed=True,
+        hide_input_in_errors=True,  # a settings error must not print the token back
     )
 
     account_id: str | None = Field(default_factory=from_env(ENV_ACCOUNT_ID, default=None))
