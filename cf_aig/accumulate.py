@@ -63,9 +63,14 @@ def monotonic_usage(
     return _max_merge(prev, new)
 
 
+LIST_EXTRAS = ("annotations", "server_tool_calls", "server_tool_results")
+"""Canonical message extensions that stream as lists and are concatenated."""
+
+
 class _ChoiceState:
     __slots__ = (
         "content",
+        "extras",
         "finish_reason",
         "reasoning",
         "refusal",
@@ -81,6 +86,7 @@ class _ChoiceState:
         self.refusal: list[str] = []
         self.tool_calls: dict[int, dict[str, Any]] = {}
         self.thinking: list[dict[str, Any]] = []
+        self.extras: dict[str, list[Any]] = {}  # LIST_EXTRAS, in arrival order
         self.finish_reason: str | None = None
 
 
@@ -167,6 +173,9 @@ class ChunkAccumulator:
                 state.refusal.append(delta["refusal"])  # type: ignore[arg-type]
             if delta.get("thinking_blocks"):
                 state.thinking.extend(delta["thinking_blocks"])
+            for key in LIST_EXTRAS:
+                if delta.get(key):
+                    state.extras.setdefault(key, []).extend(delta[key])  # type: ignore[literal-required]
             for tc in delta.get("tool_calls") or ():
                 merge_tool_call_delta(state.tool_calls, tc)
             if choice.get("finish_reason"):
@@ -185,6 +194,8 @@ class ChunkAccumulator:
                 message["thinking_blocks"] = st.thinking
             if st.tool_calls:
                 message["tool_calls"] = finish_tool_calls(st.tool_calls)
+            for key, items in st.extras.items():
+                message[key] = items  # type: ignore[literal-required]
             choices.append({"index": index, "message": message, "finish_reason": st.finish_reason})
         return {
             "id": self.id or "",

@@ -41,6 +41,34 @@ class Message(TypedDict, total=False):
     reasoning_content: str | None
     # Anthropic thinking blocks kept for round trips: [{"type": "thinking", ...}]
     thinking_blocks: list[dict[str, Any]]
+    # Citations, in Chat Completions' own shape:
+    # [{"type": "url_citation", "url_citation": {"url", "title", "start_index", "end_index"}}]
+    annotations: list[dict[str, Any]]
+    # Provider-run tools (web search...), see ServerToolCall / ServerToolResult.
+    server_tool_calls: list[ServerToolCall]
+    server_tool_results: list[ServerToolResult]
+
+
+class ServerToolCall(TypedDict, total=False):
+    """A tool the provider ran itself (canonical extension; never sent to a client tool).
+
+    ``native`` is the provider's own item (e.g. a Responses ``web_search_call``), kept so
+    the dialect that produced it can send it back on a later turn.
+    """
+
+    id: str
+    name: str
+    args: dict[str, Any]
+    native: dict[str, Any]
+
+
+class ServerToolResult(TypedDict, total=False):
+    """What a provider-run tool returned (``status`` ``success`` or ``error``)."""
+
+    tool_call_id: str
+    status: Literal["success", "error"]
+    output: Any
+    native: dict[str, Any]
 
 
 class ChatRequest(TypedDict, total=False):
@@ -101,6 +129,9 @@ class Delta(TypedDict, total=False):
     tool_calls: list[ToolCallDelta]
     refusal: str | None
     thinking_blocks: list[dict[str, Any]]
+    annotations: list[dict[str, Any]]
+    server_tool_calls: list[ServerToolCall]
+    server_tool_results: list[ServerToolResult]
 
 
 class ChunkChoice(TypedDict, total=False):

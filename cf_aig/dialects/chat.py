@@ -14,6 +14,7 @@ Normalisations (all other fields pass through untouched):
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from functools import lru_cache
@@ -22,8 +23,14 @@ from typing import Any, cast
 from pydantic_core import from_json
 
 from ..accumulate import monotonic_usage, new_tool_call_id
-from ..errors import CfAigError, ResponseDecodeError, StreamInterruptedError, error_from_body
-from ..profiles import get_profile
+from ..errors import (
+    CfAigError,
+    ConfigurationError,
+    ResponseDecodeError,
+    StreamInterruptedError,
+    error_from_body,
+)
+from ..profiles import get_profile, provider_of
 from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from . import Capabilities
 
@@ -52,16 +59,57 @@ def check_error(obj: Any, status: int | None = None) -> None:
         raise error_from_body(code if isinstance(code, int) else status, obj)
 
 
-_HISTORY_EXTRAS = ("reasoning_content", "thinking_blocks")
+_HISTORY_EXTRAS = ("reasoning_content", "thinking_blocks", "annotations", "server_tool_calls",
+                   "server_tool_results")
 
 
 def strip_history_extras(messages: list[Any]) -> list[Any]:
-    """Drop reasoning kept on assistant turns for round trips (``reasoning_content``,
-    ``thinking_blocks``): OpenAI-style endpoints reject unknown message fields."""
+    """Drop what assistant turns keep for round trips on other endpoints (reasoning,
+    ``thinking_blocks``, citations, provider-run tool calls and results): they are outputs
+    of an earlier turn, OpenAI-style endpoints reject unknown message fields, and the
+    turn's text still goes."""
     if not any(isinstance(m, dict) and (m.keys() & _HISTORY_EXTRAS) for m in messages):
         return messages
     return [{k: v for k, v in m.items() if k not in _HISTORY_EXTRAS}
             if isinstance(m, dict) else m for m in messages]
+
+
+_DATED_TOOL = re.compile(r"_\d{8}$")  # Anthropic server tools: web_search_20250305 ...
+SEARCH_PROVIDERS = frozenset({"alibaba"})
+"""Providers whose Chat Completions take a top-level ``enable_search`` (reference §11.1)."""
+
+
+def check_chat_extensions(request: ChatRequest, endpoint: str) -> None:
+    """Refuse, before sending, provider-run tools and ``enable_search`` where a Chat
+    Completions body cannot carry them (the provider would ignore or reject them).
+
+    >>> check_chat_extensions({"model": "openai/gpt-5.5", "messages": [],
+    ...     "tools": [{"type": "web_search_preview"}]}, "/ai/v1/chat/completions")
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: tools[0] is the provider-run tool 'web_search_preview', \
+which /ai/v1/chat/completions cannot carry; use api='responses' (OpenAI built-in tools), or \
+enable_search=True with an alibaba/* model on chat completions
+    """
+    model = str(request.get("model") or "")
+    for i, tool in enumerate(request.get("tools") or ()):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind in (None, "function", "custom"):
+            continue
+        carrier = ("api='messages' with an anthropic/* model (Anthropic server tools)"
+                   if _DATED_TOOL.search(str(kind)) else
+                   "api='responses' (OpenAI built-in tools), or enable_search=True with an "
+                   "alibaba/* model on chat completions")
+        raise ConfigurationError(
+            f"tools[{i}] is the provider-run tool {kind!r}, which {endpoint} cannot carry; "
+            f"use {carrier}")
+    if request.get("enable_search") is not None and provider_of(model) not in SEARCH_PROVIDERS:
+        raise ConfigurationError(
+            f"enable_search is Alibaba's web search switch on chat completions; {model} on "
+            f"{endpoint} does not take it. Use an alibaba/* model, or web search as a tool: "
+            "{'type': 'web_search_preview'} on api='responses' (OpenAI), "
+            "{'type': 'web_search_20250305', 'name': 'web_search'} on api='messages' "
+            "(Anthropic)")
 
 
 FINISH_REASONS = {"model_length": "length", "max_tokens": "length", "eos": "stop",
@@ -450,6 +498,7 @@ class ChatCompletionsDialect:
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         body: dict[str, Any] = dict(request)
+        check_chat_extensions(request, "/ai/v1/chat/completions")
         body["messages"] = strip_history_extras(body.get("messages") or [])
         if stream:
             body["stream"] = True

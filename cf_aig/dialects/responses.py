@@ -51,7 +51,14 @@ from ..errors import (
     ResponseDecodeError,
     error_from_body,
 )
-from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from ..types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatRequest,
+    ServerToolCall,
+    ServerToolResult,
+    Usage,
+)
 from . import Capabilities, FixedPathDialect
 from .chat import TypedEventStream, check_error, completion_to_chunks, make_chunk
 
@@ -180,6 +187,18 @@ def _file(part: dict[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+def _text_only(content: list[Any]) -> bool:
+    return all(isinstance(p, dict) and p.get("type") in ("text", "input_text", "output_text",
+                                                         "refusal") for p in content)
+
+
+def _is_builtin_call(item: dict[str, Any]) -> bool:
+    """A provider-run tool item (``web_search_call``, ``file_search_call``...)."""
+    kind = item.get("type")
+    return isinstance(kind, str) and kind.endswith("_call") and kind not in (
+        "function_call", "custom_tool_call")
+
+
 def _parts(content: Any, where: str) -> str | list[dict[str, Any]]:
     if content is None:
         return ""
@@ -223,6 +242,10 @@ def _input(messages: list[Any]) -> tuple[str | None, list[dict[str, Any]]]:
         elif role == "user":
             items.append({"role": "user", "content": _parts(m.get("content"), where)})
         elif role == "assistant":
+            for call in m.get("server_tool_calls") or ():
+                native = call.get("native") if isinstance(call, dict) else None
+                if isinstance(native, dict) and _is_builtin_call(native):
+                    items.append(dict(native))  # the provider's own item, sent back as is
             text = _text_of(m.get("content"), where)
             if text:
                 items.append({"role": "assistant", "content": text})
@@ -245,9 +268,11 @@ def _input(messages: list[Any]) -> tuple[str | None, list[dict[str, Any]]]:
             if not m.get("tool_call_id"):
                 raise ConfigurationError(f"{where}: a tool message needs tool_call_id")
             content = m.get("content")
-            output = (
+            output: str | list[dict[str, Any]] = (
                 content
                 if isinstance(content, str)
+                else _parts(content, where)  # images and files go as content items
+                if isinstance(content, list) and not _text_only(content)
                 else _text_of(content, where)
                 if isinstance(content, list) or content is None
                 else json.dumps(content, ensure_ascii=False)
@@ -425,6 +450,43 @@ def finish_reason(response: dict[str, Any], has_tool_calls: bool) -> str:
     return "tool_calls" if has_tool_calls else "stop"
 
 
+def convert_annotation(ann: Any, offset: int = 0) -> dict[str, Any] | None:
+    """A Responses annotation → canonical (Chat Completions' ``{"type": t, t: {...}}``
+    shape), its character offsets moved by ``offset`` (text before its part)."""
+    if not isinstance(ann, dict) or not isinstance(ann.get("type"), str):
+        return None
+    kind = ann["type"]
+    body = {k: v for k, v in ann.items() if k != "type"}
+    for key in ("start_index", "end_index", "index"):
+        if isinstance(body.get(key), int) and not isinstance(body[key], bool):
+            body[key] += offset
+    return {"type": kind, kind: body}
+
+
+def server_tool_call(item: dict[str, Any]) -> tuple[ServerToolCall, ServerToolResult | None]:
+    """A provider-run tool item (``web_search_call``...) → canonical call and, once the
+    item is finished, its result. The item itself is kept as ``native``."""
+    kind = str(item.get("type"))
+    cid = str(item.get("id") or f"ws_{uuid.uuid4().hex[:24]}")
+    action = item.get("action")
+    args: dict[str, Any] = (
+        {k: v for k, v in action.items() if k != "sources"} if isinstance(action, dict)
+        else {k: item[k] for k in ("query", "queries", "code", "arguments", "server_label")
+              if k in item})
+    call: ServerToolCall = {"id": cid, "name": kind.removesuffix("_call"), "args": args,
+                            "native": dict(item)}
+    status = item.get("status")
+    if status not in ("completed", "failed", "incomplete"):
+        return call, None
+    output = item.get("results") or item.get("output") or (
+        {"sources": action["sources"]} if isinstance(action, dict) and action.get("sources")
+        else None)
+    result: ServerToolResult = {"tool_call_id": cid,
+                                "status": "success" if status == "completed" else "error",
+                                "output": output}
+    return call, result
+
+
 def _reasoning_segments(item: dict[str, Any]) -> list[str]:
     out = []
     for key in ("content", "summary"):
@@ -445,6 +507,10 @@ def parse_response(body: Any) -> ChatCompletion:
     refusals: list[str] = []
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    server_calls: list[ServerToolCall] = []
+    server_results: list[ServerToolResult] = []
+    offset = 0
     for item in body["output"]:
         if not isinstance(item, dict):
             continue
@@ -454,7 +520,12 @@ def parse_response(body: Any) -> ChatCompletion:
                 if not isinstance(part, dict):
                     continue
                 if part.get("type") == "output_text":
+                    for ann in part.get("annotations") or ():
+                        converted = convert_annotation(ann, offset)
+                        if converted is not None:
+                            annotations.append(converted)
                     texts.append(str(part.get("text") or ""))
+                    offset += len(texts[-1])
                 elif part.get("type") == "refusal":
                     refusals.append(str(part.get("refusal") or ""))
         elif kind == "function_call":
@@ -475,7 +546,18 @@ def parse_response(body: Any) -> ChatCompletion:
             )
         elif kind == "reasoning":
             reasoning.extend(_reasoning_segments(item))
+        elif _is_builtin_call(item):
+            server_call, server_result = server_tool_call(item)
+            server_calls.append(server_call)
+            if server_result is not None:
+                server_results.append(server_result)
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
+    if annotations:
+        message["annotations"] = annotations
+    if server_calls:
+        message["server_tool_calls"] = server_calls
+    if server_results:
+        message["server_tool_results"] = server_results
     if reasoning:
         message["reasoning_content"] = "\n\n".join(reasoning)
     if refusals:
@@ -511,7 +593,8 @@ class ResponsesStream(TypedEventStream):
     [{'index': 0, 'delta': {'content': 'Hi'}, 'finish_reason': None}]
     """
 
-    __slots__ = ("_emitted", "_items", "_reasoned", "_seen", "_segment", "_tools")
+    __slots__ = ("_annotated", "_bases", "_emitted", "_items", "_reasoned", "_seen", "_segment",
+                 "_text_len", "_tools")
     ID_PREFIX = "resp"
     LABEL = "Responses"
     TERMINAL = "response.completed"
@@ -524,6 +607,9 @@ class ResponsesStream(TypedEventStream):
         self._seen: set[tuple[str, str, int]] = set()  # (item, kind, part) with deltas
         self._segment: tuple[str, str, int] | None = None
         self._reasoned = False
+        self._text_len = 0  # characters of content streamed so far
+        self._bases: dict[tuple[str, int], int] = {}  # text part → its offset in content
+        self._annotated: set[tuple[str, int]] = set()  # text parts whose annotations came
 
     def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
         self._emitted = True
@@ -570,7 +656,9 @@ class ResponsesStream(TypedEventStream):
             return self._arguments(obj, obj.get("delta"), False)
         if kind == "response.function_call_arguments.done":
             return self._arguments(obj, obj.get("arguments"), True)
-        return []  # content_part.*, annotations, built-in tool progress, unknown events
+        if kind == "response.output_text.annotation.added":
+            return self._annotation(obj)
+        return []  # content_part.*, built-in tool progress (the item.done carries it), unknown
 
     def _start(self, response: Any) -> None:
         if isinstance(response, dict):
@@ -592,10 +680,23 @@ class ResponsesStream(TypedEventStream):
     def _text(
         self, obj: dict[str, Any], kind: str, field: str, part: Any, text: Any
     ) -> list[ChatCompletionChunk]:
-        self._seen.add((self._item_key(obj), kind, part if isinstance(part, int) else 0))
+        index = part if isinstance(part, int) else 0
+        self._seen.add((self._item_key(obj), kind, index))
+        if kind == "text":
+            self._bases.setdefault((self._item_key(obj), index), self._text_len)
         if not isinstance(text, str) or not text:
             return []
+        if kind == "text":
+            self._text_len += len(text)
         return [self._delta({field: text})]
+
+    def _annotation(self, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
+        index = obj.get("content_index")
+        key = (self._item_key(obj), index if isinstance(index, int) else 0)
+        self._annotated.add(key)
+        converted = convert_annotation(obj.get("annotation"),
+                                       self._bases.get(key, self._text_len))
+        return [self._delta({"annotations": [converted]})] if converted else []
 
     def _fill(
         self, obj: dict[str, Any], kind: str, field: str, part: Any, text: Any
@@ -661,11 +762,25 @@ class ResponsesStream(TypedEventStream):
             if self._tool_index(ref) is None:
                 return self._new_tool(item, obj.get("output_index"))
             return self._arguments(ref, item.get("arguments"), True)
+        if _is_builtin_call(item):
+            call, result = server_tool_call(item)
+            delta: dict[str, Any] = {"server_tool_calls": [call]}
+            if result is not None:
+                delta["server_tool_results"] = [result]
+            return [self._delta(delta)]
         out: list[ChatCompletionChunk] = []
         if kind == "message":
             for j, part in enumerate(item.get("content") or ()):
                 if isinstance(part, dict) and part.get("type") == "output_text":
                     out += self._fill(ref, "text", "content", j, part.get("text"))
+                    part_key = (self._item_key(ref), j)
+                    if part_key not in self._annotated and part.get("annotations"):
+                        self._annotated.add(part_key)
+                        base = self._bases.get(part_key, 0)
+                        found = [a for a in (convert_annotation(x, base)
+                                             for x in part["annotations"]) if a]
+                        if found:
+                            out.append(self._delta({"annotations": found}))
                 elif isinstance(part, dict) and part.get("type") == "refusal":
                     out += self._fill(ref, "refusal", "refusal", j, part.get("refusal"))
         elif kind == "reasoning":

@@ -32,6 +32,7 @@ from . import Capabilities, StreamState, ToolChoiceForm
 from .chat import (
     ChunkStream,
     chat_capabilities,
+    check_chat_extensions,
     check_error,
     normalize_completion,
     normalize_tool_call,
@@ -230,8 +231,10 @@ class WorkersAIDialect:
             body = build_messages_body(request, stream=stream)
             body.pop("model", None)
             return {"model": model, "input": body}
+        check_chat_extensions(request, f"api='run' ({run_path(model)}) for {model}")
         if not is_workers_ai(model):
             inner = {k: v for k, v in request.items() if k != "model"}
+            inner["messages"] = strip_history_extras(list(request.get("messages") or []))
             if stream:  # the input is a Chat Completions body: ask for the usage chunk
                 inner["stream"] = True
                 inner["stream_options"] = {**dict(request.get("stream_options") or {}),

@@ -127,6 +127,7 @@ THIRD_PARTY_CHAT: frozenset[str] = frozenset({
     "anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5", "anthropic/claude-opus-4.5",
     "google/gemini-3-flash", "google/gemini-2.5-flash", "google/gemini-2.5-pro",
     "xai/grok-3", "xai/grok-4", "deepseek/deepseek-chat", "deepseek/deepseek-reasoner",
+    "alibaba/qwen3-max",
 })
 """Third-party chat slugs the emulator knows; any other ``author/model`` is 404/7003."""
 

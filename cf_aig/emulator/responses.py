@@ -39,6 +39,10 @@ from .engine import Generation
 from .wire import HttpError
 
 GPT_OSS = frozenset({"@cf/openai/gpt-oss-120b", "@cf/openai/gpt-oss-20b"})
+WEB_SEARCH_TOOLS = frozenset({"web_search_preview", "web_search_preview_2025_03_11",
+                              "web_search"})
+"""Provider-run web search tools (reference §11.1): OpenAI's ``web_search_preview`` and
+``web_search`` (xAI's multi-agent models too)."""
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 MIN_OUTPUT_TOKENS = 16
 
@@ -69,6 +73,8 @@ class Parsed:
     store: bool = True
     think: bool = False
     cache_key: str | None = None
+    web_search: bool = False
+    """A web search tool was offered: the answer searches first and cites a source."""
 
 
 def _content_text(content: Any, where: str) -> tuple[str, list[dict[str, Any]]]:
@@ -159,6 +165,10 @@ def _items(raw: Any, calls: dict[str, str]) -> list[dict[str, Any]]:
         elif kind == "reasoning":
             if not isinstance(item.get("summary"), list):
                 raise _bad(f"{where}.summary: Field required (an array)")
+        elif kind in ("web_search_call",):  # an earlier search, sent back: context only
+            if not isinstance(item.get("id"), str) or not isinstance(item.get("action"),
+                                                                      Mapping):
+                raise _bad(f"{where}: web_search_call needs id and action")
         else:
             raise _bad(f"{where}.type: unsupported input item type {kind!r}")
     return out
@@ -173,10 +183,13 @@ def _tools(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     canonical: list[dict[str, Any]] = []
     echo: list[dict[str, Any]] = []
     for i, tool in enumerate(raw):
-        if not isinstance(tool, Mapping) or tool.get("type") != "function":
-            kind = tool.get("type") if isinstance(tool, Mapping) else None
-            raise _bad(f"tools[{i}].type: the emulator serves function tools only, got "
-                       f"{kind!r}")
+        kind = tool.get("type") if isinstance(tool, Mapping) else None
+        if kind in WEB_SEARCH_TOOLS:
+            echo.append(dict(tool))
+            continue
+        if not isinstance(tool, Mapping) or kind != "function":
+            raise _bad(f"tools[{i}].type: the emulator serves function tools and "
+                       f"{', '.join(sorted(WEB_SEARCH_TOOLS))} only, got {kind!r}")
         name = tool.get("name")
         if not isinstance(name, str) or not name:
             raise _missing(f"tools[{i}].name")
@@ -325,8 +338,16 @@ def parse(body: Mapping[str, Any], previous: list[dict[str, Any]] | None = None)
     if isinstance(body.get("user"), str):
         echo["user"] = body["user"]
     key = body.get("prompt_cache_key")
+    kinds = {t.get("type") for t in tools_echo} & WEB_SEARCH_TOOLS
+    provider = model.split("/", 1)[0]
+    for kind in kinds:  # OpenAI: web_search_preview; xAI: web_search (reference §11.1)
+        if (provider == "xai") != (kind == "web_search"):
+            raise _bad(f"tools: {kind!r} is not served for {model} (openai/* models take "
+                       "web_search_preview, xai/* models web_search)")
+    search = bool(kinds)
     return Parsed(model, canonical, echo, history, store is not False,
-                  effort not in (None, "none"), key if isinstance(key, str) and key else None)
+                  effort not in (None, "none"), key if isinstance(key, str) and key else None,
+                  search)
 
 
 def _hex() -> str:
@@ -341,11 +362,22 @@ def render(parsed: Parsed, gen: Generation) -> dict[str, Any]:
         output.append({"type": "reasoning", "id": "rs_" + _hex(),
                        "summary": [{"type": "summary_text", "text": turn.reasoning}]})
     incomplete = turn.finish_reason == "length"
+    annotations: list[dict[str, Any]] = []
+    if parsed.web_search and not turn.tool_calls:
+        query = _last_user_text(parsed.canonical["messages"])[:120] or "search"
+        slug = "-".join(query.lower().split()[:4]) or "result"
+        source = {"type": "url", "url": f"https://search.example/{slug}"}
+        output.append({"type": "web_search_call", "id": "ws_" + _hex(), "status": "completed",
+                       "action": {"type": "search", "query": query, "sources": [source]}})
+        if turn.text:
+            annotations.append({"type": "url_citation", "url": source["url"],
+                                 "title": f"About {query[:40]}", "start_index": 0,
+                                 "end_index": len(turn.text)})
     if turn.text or not turn.tool_calls:
         output.append({"type": "message", "id": "msg_" + _hex(), "role": "assistant",
                        "status": "incomplete" if incomplete else "completed",
                        "content": [{"type": "output_text", "text": turn.text or "",
-                                    "annotations": [], "logprobs": []}]})
+                                    "annotations": annotations, "logprobs": []}]})
     for call in turn.tool_calls:
         output.append({"type": "function_call", "id": "fc_" + _hex(), "call_id": call["id"],
                        "name": call["name"], "arguments": call["arguments"],
@@ -367,6 +399,17 @@ def render(parsed: Parsed, gen: Generation) -> dict[str, Any]:
                   "output_tokens_details": {"reasoning_tokens": reasoning},
                   "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]},
     }
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return " ".join(p.get("text", "") for p in content or ()
+                            if isinstance(p, Mapping) and p.get("type") == "text")
+    return ""
 
 
 def remembered(parsed: Parsed, response: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -424,14 +467,23 @@ def events(response: Mapping[str, Any]) -> list[bytes]:
                     emit("response.reasoning_summary_text.delta", **ids, delta=piece)
                 emit("response.reasoning_summary_text.done", **ids, text=part["text"])
                 emit("response.reasoning_summary_part.done", **ids, part=part)
+        elif item["type"] == "web_search_call":
+            emit("response.output_item.added", output_index=idx,
+                 item={**item, "status": "in_progress"})
+            for stage in ("in_progress", "searching", "completed"):
+                emit(f"response.web_search_call.{stage}", output_index=idx, item_id=iid)
         elif item["type"] == "message":
             emit("response.output_item.added", output_index=idx,
                  item={**item, "status": "in_progress", "content": []})
             for k, part in enumerate(item["content"]):
                 ids = {"item_id": iid, "output_index": idx, "content_index": k}
-                emit("response.content_part.added", **ids, part={**part, "text": ""})
+                emit("response.content_part.added", **ids,
+                     part={**part, "text": "", "annotations": []})
                 for piece in _words(part["text"]):
                     emit("response.output_text.delta", **ids, delta=piece, logprobs=[])
+                for j, annotation in enumerate(part.get("annotations") or ()):
+                    emit("response.output_text.annotation.added", **ids, annotation_index=j,
+                         annotation=annotation)
                 emit("response.output_text.done", **ids, text=part["text"], logprobs=[])
                 emit("response.content_part.done", **ids, part=part)
         else:

@@ -378,6 +378,7 @@ class App:
                                           reasoning_field=field, workers_ai=kind == "chat")
         else:
             out.body = wire.chat_completion(model, gen, reasoning_field=field)
+        _check_chat_tools(body, model)
         return out
 
     def _chat_kind(self, model: str) -> str:
@@ -713,6 +714,18 @@ def _check_messages(body: Mapping[str, Any]) -> None:
         if not isinstance(message, dict) or message.get("role") not in (
                 "system", "developer", "user", "assistant", "tool", "function"):
             raise _user_error(f"messages[{i}] must be an object with a valid role")
+def _check_chat_tools(body: Mapping[str, Any], model: str) -> None:
+    """Chat completions take function (and custom) tools only: provider-run tools such as
+    ``web_search_preview`` are rejected (reference §11.1); ``enable_search`` is Alibaba's."""
+    for i, tool in enumerate(body.get("tools") or ()):
+        kind = tool.get("type") if isinstance(tool, Mapping) else None
+        if kind not in ("function", "custom"):
+            raise _user_error(f"tools[{i}].type: Invalid value {kind!r}; chat completions "
+                              "support 'function' and 'custom' tools")
+    if "enable_search" in body and not model.startswith("alibaba/"):
+        raise _user_error("Unrecognized request argument supplied: enable_search")
+
+
 
 
 def _wants_stream(rest: str, body: Mapping[str, Any]) -> bool:

@@ -4,10 +4,13 @@ refused before sending elsewhere; ``encoding_format``; unknown arguments refused
 from __future__ import annotations
 
 import asyncio
+import base64
+import struct
 
 import pytest
 
-from cf_aig import Client, ConfigurationError, ResponseDecodeError
+from cf_aig import ConfigurationError, ResponseDecodeError
+from cf_aig.embeddings import check_sizes, decode_vector
 from cf_aig.emulator import Emulator
 from cf_aig.testing import EMULATOR_TOKEN
 from langchain_cf_aig import CloudflareAIGatewayEmbeddings
@@ -93,6 +96,7 @@ def test_unknown_keyword_arguments_are_refused(cf_aig_emulator: Emulator) -> Non
 
 
 def test_a_vector_of_the_wrong_size_is_an_error_never_passed_on() -> None:
-    parts = [([[0.1] * 1536], {}, None)]
     with pytest.raises(ResponseDecodeError, match=r"asked .* for 256-dimensional vectors, got 1536"):
-        Client._merge_embeddings(SMALL, parts, 1, 256)
+        check_sizes(SMALL, [[0.1] * 256, [0.1] * 1536], 256)
+    check_sizes(SMALL, [[0.1] * 256], 256)
+    assert decode_vector(base64.b64encode(struct.pack("<2f", 0.5, -1.0)).decode()) == [0.5, -1.0]
