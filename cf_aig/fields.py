@@ -129,6 +129,16 @@ class GatewayFields(_OptionFields):
                 **({} if self.retry_base_delay is None else
                    {"retry_base_delay": self.retry_base_delay})}
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if not name.startswith("_"):
+            self._reset()
+
+    def _reset(self) -> None:
+        """A public field changed: forget what was built from the old values (the core
+        clients; subclasses add their own caches). Both adapters rely on this."""
+        self.reset_clients()
+
     def reset_clients(self) -> None:
         """Forget the core clients (after a setting changed); rebuilt on next use."""
         if getattr(self, "__pydantic_private__", None) is not None:

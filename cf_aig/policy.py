@@ -12,7 +12,8 @@ live here, so the LangChain and LlamaIndex classes cannot disagree:
 - :func:`place_max_tokens` — the output-token limit under the key the endpoint wants;
 - :func:`structured_output_method` — JSON schema, tool calling or JSON mode, per model and
   endpoint;
-- :func:`keeps_signed_thinking` — whether earlier signed thinking goes back on history.
+- :func:`keeps_signed_thinking` — whether earlier signed thinking goes back on history;
+- :func:`apply_request_policy` — the request rules above, applied in one call.
 
 **Relax-or-refuse for forced tools.** Some models cannot be forced to call a tool
 (classic Workers AI models: their profile has ``tool_choice=False``, or the endpoint's
@@ -259,6 +260,48 @@ def structured_output_method(model: str, api: str) -> StructuredMethod:
     )
 
 
+def tool_names(tools: Any) -> list[str]:
+    """Names of the function tools in a canonical ``tools`` list."""
+    names = []
+    for tool in tools or ():
+        fn = tool.get("function") if isinstance(tool, Mapping) else None
+        if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
+            names.append(fn["name"])
+    return names
+
+
+def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
+    """In place (and returned): every request rule, for ``request["model"]`` on ``api``.
+
+    The output-token limit goes under the right key (:func:`place_max_tokens`);
+    ``tool_choice`` is normalized, then relaxed or refused (:func:`resolve_tool_choice`);
+    ``parallel_tool_calls`` is dropped where it cannot be carried. Adapters call this
+    once, after merging instance settings and per-call arguments.
+
+    >>> apply_request_policy({"model": "@cf/meta/llama-3.1-8b-instruct", "tools": [
+    ...     {"type": "function", "function": {"name": "f"}}], "tool_choice": "any",
+    ...     "parallel_tool_calls": False}, "run")["tool_choice"]
+    'auto'
+    """
+    model = str(request.get("model") or "")
+    place_max_tokens(request, model, api)
+    if "tool_choice" in request:
+        choice = resolve_tool_choice(
+            request["tool_choice"], tool_names(request.get("tools")), model, api
+        )
+        if choice is None:
+            del request["tool_choice"]
+        else:
+            request["tool_choice"] = choice
+    if "parallel_tool_calls" in request:
+        value = parallel_tool_calls(request["parallel_tool_calls"], model, api)
+        if value is None:
+            del request["parallel_tool_calls"]
+        else:
+            request["parallel_tool_calls"] = value
+    return request
+
+
 def keeps_signed_thinking(model: str, api: str) -> bool:
     """Whether earlier signed thinking (``thinking_blocks``) goes back on assistant turns:
     only where the wire is Anthropic's (``messages``, ``anthropic/*`` on ``run``), which
@@ -270,6 +313,7 @@ __all__ = [
     "StructuredMethod",
     "TokenUsage",
     "ToolChoice",
+    "apply_request_policy",
     "build_tool_call",
     "can_force_tools",
     "keeps_signed_thinking",
@@ -279,4 +323,5 @@ __all__ = [
     "resolve_tool_choice",
     "structured_output_method",
     "token_usage",
+    "tool_names",
 ]

@@ -7,8 +7,9 @@ shared by the sync and async paths).
 >>> from langchain_core.messages import HumanMessage
 >>> message_to_dict(HumanMessage("Hi"))
 {'role': 'user', 'content': 'Hi'}
->>> tool_choice_to_dict("any", ["add"])
-'required'
+
+Decisions both adapters share (tool choice, usage details, max tokens, signed thinking)
+are the core's :mod:`cf_aig.policy`; this module only translates.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from cf_aig import GatewayInfo
+from cf_aig.policy import build_tool_call, token_usage
 
 MODEL_PROVIDER = "cloudflare"
 """``response_metadata["model_provider"]``; the upstream provider is in ``gateway``."""
@@ -147,13 +149,7 @@ def _parts(content: str | list[Any]) -> str | list[dict[str, Any]]:
 
 
 def _tool_call_dict(call: ToolCall | InvalidToolCall) -> dict[str, Any]:
-    args = call.get("args")
-    arguments = args if isinstance(args, str) else json.dumps(args or {}, ensure_ascii=False)
-    return {
-        "id": call.get("id") or "",
-        "type": "function",
-        "function": {"name": call.get("name") or "", "arguments": arguments},
-    }
+    return dict(build_tool_call(call.get("id"), call.get("name") or "", call.get("args")))
 
 
 def message_to_dict(message: BaseMessage, keep_thinking: bool = False) -> dict[str, Any]:
@@ -203,51 +199,27 @@ def messages_to_dicts(
     return [message_to_dict(m, keep_thinking) for m in messages]
 
 
-def tool_choice_to_dict(
-    tool_choice: str | bool | Mapping[str, Any] | None, tool_names: Sequence[str]
-) -> str | dict[str, Any] | None:
-    """Any LangChain ``tool_choice`` → the Chat Completions value.
-
-    ``"any"``/``"required"``/``True`` force some tool (``True`` with one tool names it);
-    a tool name forces that tool; ``"auto"``/``"none"`` pass; dicts pass unchanged.
-    """
-    if tool_choice is None or tool_choice is False:
-        return None
-    if tool_choice is True:
-        if len(tool_names) == 1:
-            return {"type": "function", "function": {"name": tool_names[0]}}
-        return "required"
-    if isinstance(tool_choice, Mapping):
-        return dict(tool_choice)
-    if tool_choice in ("auto", "none", "required"):
-        return tool_choice
-    if tool_choice == "any":
-        return "required"
-    if isinstance(tool_choice, str):
-        if tool_names and tool_choice not in tool_names:
-            raise ValueError(f"tool_choice {tool_choice!r} is not one of the tools {tool_names}")
-        return {"type": "function", "function": {"name": tool_choice}}
-    raise ValueError(f"unsupported tool_choice {tool_choice!r}")
-
-
 # --------------------------------------------------------------------------- responses
 
 
 def usage_to_metadata(usage: Mapping[str, Any]) -> UsageMetadata:
-    """Canonical ``usage`` → LangChain ``UsageMetadata`` (with cache/reasoning details)."""
-    inp = int(usage.get("prompt_tokens") or 0)
-    out = int(usage.get("completion_tokens") or 0)
+    """Canonical ``usage`` → LangChain ``UsageMetadata`` (cache reads and writes, reasoning),
+    through the core's neutral :class:`cf_aig.policy.TokenUsage`."""
+    u = token_usage(usage)
+    if u is None:
+        return UsageMetadata(input_tokens=0, output_tokens=0, total_tokens=0)
     meta = UsageMetadata(
-        input_tokens=inp,
-        output_tokens=out,
-        total_tokens=int(usage.get("total_tokens") or inp + out),
+        input_tokens=u.input_tokens, output_tokens=u.output_tokens, total_tokens=u.total_tokens
     )
-    pdet = usage.get("prompt_tokens_details") or {}
-    if isinstance(pdet, Mapping) and pdet.get("cached_tokens") is not None:
-        meta["input_token_details"] = {"cache_read": int(pdet["cached_tokens"])}
-    cdet = usage.get("completion_tokens_details") or {}
-    if isinstance(cdet, Mapping) and cdet.get("reasoning_tokens") is not None:
-        meta["output_token_details"] = {"reasoning": int(cdet["reasoning_tokens"])}
+    details: dict[str, int] = {}
+    if u.cache_read is not None:
+        details["cache_read"] = u.cache_read
+    if u.cache_creation is not None:
+        details["cache_creation"] = u.cache_creation
+    if details:
+        meta["input_token_details"] = details  # type: ignore[typeddict-item]
+    if u.reasoning is not None:
+        meta["output_token_details"] = {"reasoning": u.reasoning}
     return meta
 
 

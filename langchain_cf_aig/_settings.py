@@ -43,15 +43,6 @@ class GatewaySettings(GatewayFields):
     gateway_id: str | None = Field(default_factory=from_env(ENV_GATEWAY_ID, default=None))
     """AI Gateway id (env ``CLOUDFLARE_AI_GATEWAY_ID``); the gateway's default if unset."""
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if not name.startswith("_"):
-            self._reset()
-
-    def _reset(self) -> None:
-        """Forget clients and cached per-call constants after a field changed."""
-        self.reset_clients()
-
     def _check_settings(self) -> None:
         """Fail at construction on missing credentials or invalid options."""
         try:

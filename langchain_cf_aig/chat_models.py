@@ -27,17 +27,22 @@ from pydantic import Field, PrivateAttr, model_validator
 import cf_aig
 from cf_aig import GatewayInfo, GatewayOptions
 from cf_aig.options import METADATA_MAX_ENTRIES
+from cf_aig.policy import (
+    apply_request_policy,
+    keeps_signed_thinking,
+    normalize_tool_choice,
+    structured_output_method,
+)
 from cf_aig.profiles import get_profile
+from cf_aig.types import Api
 
-from ._convert import ChunkConverter, completion_to_result, messages_to_dicts, tool_choice_to_dict
+from ._convert import ChunkConverter, completion_to_result, messages_to_dicts
 from ._settings import GatewaySettings, split_options
 from .errors import to_langchain_error
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
-
-Api = Literal["chat_completions", "run", "messages", "responses"]
 
 _SAMPLING = (
     "temperature",
@@ -293,12 +298,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             request["stop"] = stop
         elif not request.get("stop"):
             request.pop("stop", None)
-        if "max_tokens" in request and model.startswith("openai/"):
-            request["max_completion_tokens"] = request.pop("max_tokens")
-        # Signed thinking goes back wherever the wire is Anthropic's: /ai/v1/messages, and
-        # anthropic/* models on unified /ai/run (their input is a Messages body).
-        anthropic_wire = api == "messages" or (api == "run" and model.startswith("anthropic/"))
-        request["messages"] = messages_to_dicts(messages, anthropic_wire)
+        apply_request_policy(request, api)
+        request["messages"] = messages_to_dicts(messages, keeps_signed_thinking(model, api))
         if run_manager is not None and (self.send_run_id or self.metadata_to_gateway):
             options = self._correlate(options, run_manager)
         return _Call(
@@ -436,7 +437,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
 
         formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
         names = [t["function"]["name"] for t in formatted if "function" in t]
-        choice = tool_choice_to_dict(tool_choice, names)
+        choice = normalize_tool_choice(tool_choice, names)
         if choice is not None:
             kwargs["tool_choice"] = choice
         if parallel_tool_calls is not None:
@@ -454,8 +455,10 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     ) -> Runnable[LanguageModelInput, Any]:
         """Model whose output is parsed into ``schema`` (Pydantic, TypedDict or JSON schema).
 
-        ``method`` defaults to ``json_schema`` where the model and endpoint support it,
-        else ``function_calling``. Streaming yields the parsed object once, when complete.
+        ``method`` defaults to the core's choice for the model and endpoint
+        (:func:`cf_aig.policy.structured_output_method`: ``json_schema`` where both carry
+        it, else ``function_calling``, else ``json_mode``). Streaming yields the parsed
+        object once, when complete.
         """
         if kwargs:
             raise ValueError(f"unsupported argument(s) {sorted(kwargs)}")
@@ -463,16 +466,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         from langchain_core.utils.function_calling import convert_to_openai_tool
         from langchain_core.utils.pydantic import is_basemodel_subclass
 
-        profile = self.core_profile
         if method is None:
-            # /ai/v1/messages has no portable response_format: use a forced tool there
-            method = (
-                "json_schema"
-                if profile.json_schema and self.api != "messages"
-                else "function_calling"
-                if profile.tool_calling
-                else "json_mode"
-            )
+            method = structured_output_method(self.model, self.api)
         if schema is None and method != "json_mode":
             raise ValueError(f"schema is required for method={method!r}")
         pydantic_cls = (
@@ -486,10 +481,10 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         if method == "function_calling":
             tool = convert_to_openai_tool(schema, strict=strict)  # type: ignore[arg-type]
             name = tool["function"]["name"]
-            llm = self.bind_tools(
+            llm = self.bind_tools(  # the core relaxes the forced choice where it cannot be
                 [tool],
-                tool_choice=name if profile.tool_choice else None,
-                parallel_tool_calls=False if profile.parallel_tool_calls else None,
+                tool_choice=name,
+                parallel_tool_calls=False,
                 strict=strict,
                 ls_structured_output_format=ls_format,
             )

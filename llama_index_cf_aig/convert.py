@@ -39,6 +39,7 @@ from llama_index.core.llms.llm import ToolSelection
 from pydantic_core import from_json
 
 from cf_aig.accumulate import merge_tool_call_delta, new_tool_call_id
+from cf_aig.policy import build_tool_call, token_usage
 from cf_aig.profiles import ModelProfile
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ _ROLES: dict[str, str] = {
     MessageRole.CHATBOT.value: "assistant",
     MessageRole.MODEL.value: "assistant",
 }
-_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 class UnsupportedContentError(ValueError):
@@ -128,34 +128,59 @@ def _content_parts(
 
 def tool_call_to_canonical(block: ToolCallBlock) -> dict[str, Any]:
     """A :class:`ToolCallBlock` as an OpenAI ``tool_calls`` item."""
-    args = block.tool_kwargs
-    return {
-        "id": block.tool_call_id or new_tool_call_id(),
-        "type": "function",
-        "function": {
-            "name": block.tool_name,
-            "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False),
-        },
-    }
+    return dict(build_tool_call(block.tool_call_id, block.tool_name, block.tool_kwargs))
 
 
 def _legacy_tool_call(call: Any) -> dict[str, Any]:
     if hasattr(call, "model_dump"):
         call = call.model_dump()
-    fn = dict(call.get("function") or {})
-    args = fn.get("arguments")
-    if not isinstance(args, str):
-        fn["arguments"] = json.dumps(args or {}, ensure_ascii=False)
-    return {"id": call.get("id") or new_tool_call_id(), "type": "function", "function": fn}
+    fn = call.get("function") or {}
+    return dict(build_tool_call(call.get("id"), fn.get("name") or "", fn.get("arguments")))
+
+
+def _signed_thinking(blocks: Iterable[Any]) -> list[dict[str, Any]]:
+    """Anthropic ``thinking_blocks`` from :class:`ThinkingBlock` s that carry a signature
+    (or redacted data) in ``additional_information``, as llama-index-llms-anthropic keeps
+    them."""
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        if not isinstance(block, ThinkingBlock):
+            continue
+        info = block.additional_information or {}
+        if info.get("type") == "redacted_thinking" and info.get("data"):
+            out.append({"type": "redacted_thinking", "data": info["data"]})
+        elif info.get("signature"):
+            out.append({"type": "thinking", "thinking": block.content or "",
+                        "signature": info["signature"]})
+    return out
+
+
+def _thinking_blocks(reasoning: str | None,
+                     signed: Sequence[Mapping[str, Any]] | None) -> list[ThinkingBlock]:
+    """:class:`ThinkingBlock` s for an answer: one per signed block (signature kept for the
+    round trip), else one for the plain reasoning text."""
+    if signed:
+        out = []
+        for b in signed:
+            if b.get("type") == "redacted_thinking":
+                out.append(ThinkingBlock(content=None, additional_information={
+                    "type": "redacted_thinking", "data": b.get("data")}))
+            else:
+                out.append(ThinkingBlock(content=str(b.get("thinking") or ""),
+                                         additional_information={"signature": b.get("signature")}))
+        return out
+    return [ThinkingBlock(content=reasoning)] if reasoning else []
 
 
 def message_to_canonical(
-    message: ChatMessage, profile: ModelProfile | None = None
+    message: ChatMessage, profile: ModelProfile | None = None, keep_thinking: bool = False
 ) -> dict[str, Any]:
     """One :class:`ChatMessage` as a canonical message dict.
 
-    Text, images (URL or base64), documents, thinking (assistant), tool-call blocks and
-    ``role="tool"`` results with ``additional_kwargs["tool_call_id"]`` are supported.
+    Text, images (URL or base64), documents, tool-call blocks and ``role="tool"`` results
+    with ``additional_kwargs["tool_call_id"]`` are supported. ``keep_thinking`` (the core's
+    :func:`cf_aig.policy.keeps_signed_thinking`) sends signed thinking back as
+    ``thinking_blocks``; unsigned thinking is never sent (no endpoint takes it back).
     """
     role = _ROLES.get(message.role.value)
     if role is None:
@@ -178,9 +203,10 @@ def message_to_canonical(
             calls = [_legacy_tool_call(c) for c in kwargs["tool_calls"]]
         if calls:
             out["tool_calls"] = calls
-        thinking = [b.content for b in blocks if isinstance(b, ThinkingBlock) and b.content]
-        if thinking:
-            out["reasoning_content"] = "".join(thinking)
+        if keep_thinking:
+            signed = _signed_thinking(blocks)
+            if signed:
+                out["thinking_blocks"] = signed
         if content is None and not calls:
             out["content"] = ""
     elif role == "tool":
@@ -200,10 +226,11 @@ def message_to_canonical(
 
 
 def messages_to_canonical(
-    messages: Sequence[ChatMessage], profile: ModelProfile | None = None
+    messages: Sequence[ChatMessage], profile: ModelProfile | None = None,
+    keep_thinking: bool = False,
 ) -> list[dict[str, Any]]:
     """Every message converted with :func:`message_to_canonical`."""
-    return [message_to_canonical(m, profile) for m in messages]
+    return [message_to_canonical(m, profile, keep_thinking) for m in messages]
 
 
 def tool_to_canonical(tool: BaseTool) -> dict[str, Any]:
@@ -213,32 +240,6 @@ def tool_to_canonical(tool: BaseTool) -> dict[str, Any]:
     if meta.description:
         fn["description"] = meta.description
     return {"type": "function", "function": fn}
-
-
-def tool_choice_to_canonical(choice: Any, tool_required: bool = False) -> Any:
-    """``tool_choice`` in any LlamaIndex spelling -> the canonical value.
-
-    >>> tool_choice_to_canonical(None, tool_required=True)
-    'required'
-    >>> tool_choice_to_canonical("get_weather")
-    {'type': 'function', 'function': {'name': 'get_weather'}}
-    """
-    if choice is None:
-        return "required" if tool_required else "auto"
-    if isinstance(choice, str):
-        if choice in ("auto", "none", "required"):
-            return choice
-        if choice == "any":
-            return "required"
-        return {"type": "function", "function": {"name": choice}}
-    if isinstance(choice, Mapping):
-        if "type" in choice:
-            return dict(choice)
-        if "name" in choice:
-            return {"type": "function", "function": {"name": choice["name"]}}
-    raise ValueError(
-        f"tool_choice must be 'auto', 'none', 'required', a tool name or a dict, got {choice!r}"
-    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -260,10 +261,20 @@ def parse_arguments(arguments: Any) -> dict[str, Any]:
 
 
 def usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``prompt_tokens``/``completion_tokens``/``total_tokens`` from a usage dict."""
-    if not usage:
+    """Token counts for ``additional_kwargs``: ``prompt_tokens``, ``completion_tokens``,
+    ``total_tokens``, and where reported ``cache_read_tokens``, ``cache_creation_tokens``
+    and ``reasoning_tokens`` (through the core's :class:`cf_aig.policy.TokenUsage`)."""
+    u = token_usage(usage)
+    if u is None:
         return {}
-    return {k: usage[k] for k in _USAGE_KEYS if isinstance(usage.get(k), int)}
+    out = {"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens,
+           "total_tokens": u.total_tokens}
+    for key, value in (("cache_read_tokens", u.cache_read),
+                       ("cache_creation_tokens", u.cache_creation),
+                       ("reasoning_tokens", u.reasoning)):
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def _message(
@@ -271,10 +282,9 @@ def _message(
     reasoning: str | None,
     calls: list[dict[str, Any]],
     call_blocks: list[ToolCallBlock] | None = None,
+    signed: Sequence[Mapping[str, Any]] | None = None,
 ) -> ChatMessage:
-    blocks: list[Any] = []
-    if reasoning:
-        blocks.append(ThinkingBlock(content=reasoning))
+    blocks: list[Any] = list(_thinking_blocks(reasoning, signed))
     blocks.append(TextBlock(text=content))
     kwargs: dict[str, Any] = {}
     if calls:
@@ -306,7 +316,8 @@ def completion_to_response(
     if not isinstance(content, str):
         content = "" if content is None else json.dumps(content, ensure_ascii=False)
     calls = list(msg.get("tool_calls") or ())
-    message = _message(content, msg.get("reasoning_content"), calls)
+    message = _message(content, msg.get("reasoning_content"), calls,
+                       signed=msg.get("thinking_blocks"))
     extra = usage_kwargs(completion.get("usage"))
     if gateway is not None:
         extra["gateway"] = gateway
@@ -363,7 +374,8 @@ class StreamConverter:
     The usage chunk yields a last response with ``delta=""`` and the token counts.
     """
 
-    __slots__ = ("_blocks", "_calls", "_dirty", "content", "finish_reason", "gateway", "reasoning")
+    __slots__ = ("_blocks", "_calls", "_dirty", "_signed", "content", "finish_reason", "gateway",
+                 "reasoning")
 
     def __init__(self, gateway: Mapping[str, Any] | None = None) -> None:
         self.gateway = gateway
@@ -373,6 +385,7 @@ class StreamConverter:
         self._calls: dict[int, dict[str, Any]] = {}  # core fragment state, by index
         self._blocks: list[ToolCallBlock] | None = None
         self._dirty = False
+        self._signed: list[dict[str, Any]] = []  # signed thinking blocks, for the round trip
 
     def _merge(self, frag: Mapping[str, Any]) -> None:
         merge_tool_call_delta(self._calls, frag)
@@ -409,6 +422,8 @@ class StreamConverter:
             thinking = delta.get("reasoning_content") or ""
             if thinking:
                 self.reasoning += thinking
+            if delta.get("thinking_blocks"):
+                self._signed.extend(delta["thinking_blocks"])
             frags = delta.get("tool_calls")
             if frags:
                 for frag in frags:
@@ -431,7 +446,7 @@ class StreamConverter:
                     for c in calls
                 ]
                 self._dirty = False
-        message = _message(self.content, self.reasoning, calls, self._blocks)
+        message = _message(self.content, self.reasoning, calls, self._blocks, self._signed)
         extra: dict[str, Any] = {}
         if self.gateway is not None:
             extra["gateway"] = self.gateway

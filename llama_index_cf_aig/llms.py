@@ -6,7 +6,6 @@ converts types (:mod:`llama_index_cf_aig.convert`) and wires the callbacks.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -37,8 +36,15 @@ from llama_index_instrumentation import get_dispatcher
 from pydantic import BaseModel
 from pydantic_core import from_json
 
+from cf_aig.policy import (
+    apply_request_policy,
+    keeps_signed_thinking,
+    normalize_tool_choice,
+    structured_output_method,
+    tool_names,
+)
 from cf_aig.profiles import ModelProfile, get_profile
-from cf_aig.types import ChatRequest
+from cf_aig.types import Api, ChatRequest
 
 from ._settings import GatewaySettings, pop_call_options
 from .convert import (
@@ -46,7 +52,6 @@ from .convert import (
     chat_to_completion_response,
     completion_to_response,
     messages_to_canonical,
-    tool_choice_to_canonical,
     tool_selections,
     tool_to_canonical,
 )
@@ -55,13 +60,11 @@ if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
 dispatcher = get_dispatcher(__name__)
-logger = logging.getLogger(__name__)
 
-ApiName = Literal["chat_completions", "run", "messages", "responses"]
 # Sampling fields copied into every request when set: field name -> request key.
 _SAMPLING = (
     ("temperature", "temperature"),
-    ("max_tokens", "max_completion_tokens"),
+    ("max_tokens", "max_tokens"),  # moved to the endpoint's key by the core policy
     ("top_p", "top_p"),
     ("seed", "seed"),
     ("stop", "stop"),
@@ -75,8 +78,11 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     """Chat, completion, tools and structured output through Cloudflare AI Gateway.
 
     ``api`` picks the endpoint: ``"chat_completions"`` (``/ai/v1/chat/completions``, any
-    provider) or ``"run"`` (Workers AI native ``/ai/run``). Credentials come from the
-    arguments or ``CLOUDFLARE_ACCOUNT_ID`` / ``CLOUDFLARE_API_TOKEN``.
+    provider), ``"run"`` (``/ai/run``), ``"messages"`` (``/ai/v1/messages``) or
+    ``"responses"`` (``/ai/v1/responses``). Credentials come from the arguments or
+    ``CLOUDFLARE_ACCOUNT_ID`` / ``CLOUDFLARE_API_TOKEN``. Request rules (tool choice, token
+    limit key, signed thinking, structured-output method) are the core's
+    :mod:`cf_aig.policy`, shared with the LangChain adapter.
 
     >>> from cf_aig.emulator import Emulator
     >>> with Emulator() as emu:
@@ -87,7 +93,7 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     """
 
     model: str = Field(description="Model id, e.g. 'openai/gpt-5.5' or '@cf/moonshotai/kimi-k2.6'.")
-    api: ApiName = Field(
+    api: Api = Field(
         default="chat_completions",
         description="Endpoint: 'chat_completions', 'run' (Workers AI), 'messages', 'responses'.",
     )
@@ -143,9 +149,12 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> tuple[ChatRequest, dict[str, Any]]:
         call = pop_call_options(kwargs)
+        model, api = self.model, self.api
         request: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages_to_canonical(messages, self.profile),
+            "model": model,
+            "messages": messages_to_canonical(
+                messages, self.profile, keeps_signed_thinking(model, api)
+            ),
         }
         for field, key in _SAMPLING:
             value = getattr(self, field)
@@ -154,13 +163,14 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
         if self.additional_kwargs:
             request.update(self.additional_kwargs)
         if kwargs:
-            if "max_tokens" in kwargs:
-                request["max_completion_tokens"] = kwargs.pop("max_tokens")
+            if kwargs.get("max_tokens") is not None:
+                request.pop("max_completion_tokens", None)
             extra = kwargs.pop("extra_body", None)
             request.update(kwargs)
             if extra:
                 request.update(extra)
-        call["api"] = self.api
+        apply_request_policy(request, api)
+        call["api"] = api
         return request, call  # type: ignore[return-value]
 
     # ---- chat -------------------------------------------------------------------------
@@ -286,15 +296,13 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
         out: dict[str, Any] = {"messages": messages, **kwargs}
         if tools:
             out["tools"] = [tool_to_canonical(t) for t in tools]
-            choice = tool_choice_to_canonical(tool_choice, tool_required)
-            if choice == "required" and not self.profile.tool_choice:
-                # Classic Workers AI models cannot be forced; they still call tools when
-                # asked to, so structured output and agents keep working.
-                logger.info("%s cannot force a tool call; sending tool_choice=auto", self.model)
-                choice = "auto"
-            out["tool_choice"] = choice
-            if self.profile.parallel_tool_calls:
-                out["parallel_tool_calls"] = allow_parallel_tool_calls
+            # Relaxed or refused where the model cannot be forced: cf_aig.policy, in _prepare.
+            choice = normalize_tool_choice(
+                tool_choice, tool_names(out["tools"]), required=tool_required
+            )
+            if choice is not None:
+                out["tool_choice"] = choice
+            out["parallel_tool_calls"] = allow_parallel_tool_calls
         return out
 
     def _validate_chat_with_tools_response(
@@ -316,12 +324,11 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     # ---- structured output --------------------------------------------------------------
 
     def _native_structured(self) -> bool:
-        if self.structured_output == "json_schema":
-            return True
-        if self.structured_output == "tools" or self.api == "messages":
-            return False  # Anthropic Messages has no portable response_format
+        if self.structured_output != "auto":
+            return self.structured_output == "json_schema"
         return (
-            self.pydantic_program_mode == PydanticProgramMode.DEFAULT and self.profile.json_schema
+            self.pydantic_program_mode == PydanticProgramMode.DEFAULT
+            and structured_output_method(self.model, self.api) == "json_schema"
         )
 
     def _structured_call(

@@ -492,3 +492,28 @@ def test_thinking_blocks_are_not_sent_to_chat_completions(emu: Emulator) -> None
     ai = AIMessage(content="x", additional_kwargs={"thinking_blocks": [{"type": "thinking"}]})
     make(emu).invoke([HumanMessage("a"), ai, HumanMessage("b")])
     assert "thinking_blocks" not in last_model_request(emu).json["messages"][1]
+
+
+# ----------------------------------------------------------------- field changes
+
+
+def test_fields_changed_after_first_use_take_effect(emu: Emulator) -> None:
+    """Clients and body constants are built on first use; later field changes apply."""
+    import asyncio
+
+    llm = make(emu)
+    llm.invoke("Hello")
+    asyncio.run(llm.ainvoke("Hello"))  # both core clients and the cached params exist
+    assert "cf-aig-cache-ttl" not in last_model_request(emu).headers
+    llm.cache_ttl = 600
+    llm.api_token = "lc-second-token-0123456789"  # type: ignore[assignment]
+    llm.model, llm.api, llm.max_tokens = "anthropic/claude-sonnet-4.5", "messages", 64
+    llm.invoke("Hello")
+    sync_request = last_model_request(emu)
+    asyncio.run(llm.ainvoke("Hello"))
+    for request in (sync_request, last_model_request(emu)):
+        assert request.headers["cf-aig-cache-ttl"] == "600"
+        assert request.bearer_is("lc-second-token-0123456789")
+        assert request.path.endswith("/ai/v1/messages")
+        assert request.json["model"] == "anthropic/claude-sonnet-4.5"
+        assert request.json["max_tokens"] == 64

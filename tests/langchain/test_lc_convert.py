@@ -32,7 +32,6 @@ from langchain_cf_aig._convert import (
     completion_to_result,
     message_to_dict,
     parse_tool_calls,
-    tool_choice_to_dict,
     usage_to_metadata,
 )
 from langchain_cf_aig.errors import to_langchain_error
@@ -114,32 +113,6 @@ def test_text_only_blocks_collapse_to_string() -> None:
     assert message_to_dict(msg)["content"] == "ab"
 
 
-@pytest.mark.parametrize(
-    ("choice", "expected"),
-    [
-        (None, None),
-        ("auto", "auto"),
-        ("none", "none"),
-        ("any", "required"),
-        ("required", "required"),
-        (True, {"type": "function", "function": {"name": "add"}}),
-        ("add", {"type": "function", "function": {"name": "add"}}),
-        (
-            {"type": "function", "function": {"name": "add"}},
-            {"type": "function", "function": {"name": "add"}},
-        ),
-    ],
-)
-def test_tool_choice_forms(choice: Any, expected: Any) -> None:
-    assert tool_choice_to_dict(choice, ["add"]) == expected
-
-
-def test_tool_choice_true_with_many_tools_and_unknown_name() -> None:
-    assert tool_choice_to_dict(True, ["a", "b"]) == "required"
-    with pytest.raises(ValueError):
-        tool_choice_to_dict("nope", ["a", "b"])
-
-
 # ----------------------------------------------------------------- wire → messages
 
 
@@ -164,7 +137,7 @@ def test_usage_details() -> None:
             "prompt_tokens": 10,
             "completion_tokens": 5,
             "total_tokens": 15,
-            "prompt_tokens_details": {"cached_tokens": 4},
+            "prompt_tokens_details": {"cached_tokens": 4, "cache_creation_tokens": 3},
             "completion_tokens_details": {"reasoning_tokens": 2},
         }
     )
@@ -172,7 +145,7 @@ def test_usage_details() -> None:
         "input_tokens": 10,
         "output_tokens": 5,
         "total_tokens": 15,
-        "input_token_details": {"cache_read": 4},
+        "input_token_details": {"cache_read": 4, "cache_creation": 3},
         "output_token_details": {"reasoning": 2},
     }
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import TOKEN
-from li_tools import ADD, Song
+from li_tools import ADD, MULTIPLY, Song
 from llama_index.core.base.llms.types import AudioBlock, ChatMessage
 from llama_index.core.prompts import PromptTemplate
 from pydantic import ValidationError
@@ -175,12 +175,18 @@ def test_stream_structured_on_workers_ai_is_not_streamed_server_side(
 
 
 def test_classic_model_tool_choice(make_llm: Factory, emu: Emulator) -> None:
-    llm = make_llm(model="@cf/meta/llama-3.1-8b-instruct", api="run")
+    llm = make_llm(model="@cf/meta/llama-3.1-8b-instruct-fp8", api="run")
     response = llm.chat_with_tools([ADD], user_msg="add 1 and 2", tool_required=True)
     assert llm.get_tool_calls_from_response(response)[0].tool_kwargs == {"a": 1, "b": 2}
     assert "tool_choice" not in emu.requests[-1].json  # cannot be forced: sent as auto
-    with pytest.raises(cf_aig.ConfigurationError, match="tool"):
-        llm.chat_with_tools([ADD], user_msg="add 1 and 2", tool_choice="add")
+    # The core's relax-or-refuse rule: the only tool offered can be relaxed to auto...
+    llm.chat_with_tools([ADD], user_msg="add 1 and 2", tool_choice="add")
+    assert "tool_choice" not in emu.requests[-1].json
+    # ...one named tool among several cannot, and is refused before sending.
+    sent = len(emu.requests)
+    with pytest.raises(cf_aig.ConfigurationError, match="cannot be forced to call 'add'"):
+        llm.chat_with_tools([ADD, MULTIPLY], user_msg="add 1 and 2", tool_choice="add")
+    assert len(emu.requests) == sent
     song = llm.structured_predict(
         Song, PromptTemplate("Write a song called {t} lasting 180 seconds"), t="Dawn"
     )
@@ -199,3 +205,25 @@ def test_seed_and_stop_on_chat_completions(make_llm: Factory, emu: Emulator) -> 
     body = emu.requests[-1].json
     assert body["seed"] == 7 and body["stop"] == ["zzz"]
     assert body["frequency_penalty"] == 0.1 and body["presence_penalty"] == 0.2
+
+
+def test_fields_changed_after_first_use_take_effect(make_llm: Factory, emu: Emulator) -> None:
+    """Clients are built on first use; a field set afterwards must not be ignored."""
+    import asyncio
+
+    llm = make_llm()
+    llm.chat(USER)
+    asyncio.run(llm.achat(USER))  # both core clients now exist
+    assert "cf-aig-cache-ttl" not in emu.requests[-1].headers
+    llm.cache_ttl = 600
+    llm.api_token = "li-second-token-0123456789"  # type: ignore[assignment]
+    llm.model, llm.api, llm.max_tokens = "anthropic/claude-sonnet-4.5", "messages", 64
+    llm.chat(USER)
+    sync_request = emu.requests[-1]
+    asyncio.run(llm.achat(USER))
+    for request in (sync_request, emu.requests[-1]):
+        assert request.headers["cf-aig-cache-ttl"] == "600"
+        assert request.bearer_is("li-second-token-0123456789")
+        assert request.path.endswith("/ai/v1/messages")
+        assert request.json["model"] == "anthropic/claude-sonnet-4.5"
+        assert request.json["max_tokens"] == 64
