@@ -1,17 +1,23 @@
-"""An async httpx transport whose connection pool does O(1) work per request.
+"""httpx transports (sync and async) with an O(1) connection pool and hardened edges.
 
-httpcore 1.0's ``AsyncConnectionPool`` re-plans the whole pool on every request start
-and finish (each queued request times each connection). Under a burst of 1,000 calls on
-100 keep-alive connections that quadratic work dominates: about 9 s instead of 0.5 s
-on loopback (``bench/pool.py``). This transport keeps httpx's API, request conversion
-and error mapping, and httpcore's HTTP/1.1 connections; it replaces only the policy:
+They plug in behind httpx's public transport interface (:class:`httpx.BaseTransport`,
+:class:`httpx.AsyncBaseTransport`) and use httpcore's public HTTP/1.1 connections and
+network backends. What they add over httpx's default transport:
 
-- a FIFO gate of ``max_connections`` permits bounds requests in flight; waiters get the
-  next free permit in order, in O(1);
-- idle connections wait on a per-origin stack (most recently used first); one that has
-  expired or that the server closed is dropped when popped; at most
-  ``max_keepalive_connections`` are kept;
-- a response's body returns its connection and permit when it is closed.
+- **O(1) work per request.** httpcore 1.0's pool re-plans the whole pool on every
+  request start and finish; under a burst of 1,000 calls on 100 keep-alive connections
+  that quadratic work costs ~9 s instead of 0.5 s on loopback (``bench/pool.py``). Here
+  a FIFO gate of ``max_connections`` permits bounds requests in flight, idle connections
+  wait on a per-origin stack (most recently used first), and a response's body returns
+  its connection and permit when closed.
+- **A connection is reused only when clean.** A connection whose parser still holds
+  bytes after an answer ended (the server sent more than its ``Content-Length``), or
+  whose socket is readable while idle, is closed, never handed to the next request: a
+  "smuggled" answer cannot reach another call.
+- **A real deadline.** A request may carry a ``time.monotonic()`` deadline in its
+  ``cf_aig.deadline`` extension; every socket read and write is clamped to it, and a
+  read after it fails with ``httpx.ReadTimeout`` even if the server trickles a byte a
+  second.
 
 >>> transport = LeanAsyncTransport(limits=httpx.Limits(max_connections=10))
 >>> client = httpx.AsyncClient(transport=transport)
@@ -21,13 +27,354 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
+import threading
+import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, Generic, TypeVar
 
 import httpcore
 import httpx
+
+DEADLINE_EXTENSION = "cf_aig.deadline"
+Key = tuple[bytes, bytes, "int | None"]
+C = TypeVar("C", "_SyncConn", "_AsyncConn")
+
+_EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+"""httpcore → httpx errors, most specific first (what httpx's own transport does)."""
+
+
+@contextlib.contextmanager
+def _mapped(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core_exc, httpx_exc in _EXCEPTIONS:
+            if isinstance(exc, core_exc):
+                raise httpx_exc(str(exc), request=request) from exc
+        raise
+
+
+def _core_request(request: httpx.Request) -> httpcore.Request:
+    url = request.url
+    return httpcore.Request(
+        method=request.method,
+        url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port,
+                         target=url.raw_path),
+        headers=request.headers.raw,
+        content=request.stream,
+        extensions=request.extensions,
+    )
+
+
+def _key(request: httpx.Request) -> Key:
+    url = request.url
+    return (url.raw_scheme, url.raw_host, url.port)  # httpcore.Origin is not hashable
+
+
+def _clean(conn: Any) -> bool:
+    """True when ``conn`` (an idle httpcore connection) holds no unread answer bytes.
+
+    httpcore exposes no public view of its HTTP/1.1 parser; when the attribute we read
+    is missing (another httpcore), the connection counts as unclean and is not reused:
+    slower, never unsafe.
+    """
+    parser = getattr(getattr(conn, "_connection", None), "_h11_state", None)
+    if parser is None:
+        return False
+    data, closed = parser.trailing_data
+    return not data and not closed
+
+
+class _Deadline:
+    """The deadline of the request a connection serves (None: only httpx's timeouts)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def clamp(self, timeout: float | None, error: type[Exception]) -> float | None:
+        at = self.at
+        if at is None:
+            return timeout
+        left = at - time.monotonic()
+        if left <= 0:
+            raise error("the call's total_timeout was reached")
+        return left if timeout is None else min(timeout, left)
+
+
+class _SyncStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.clamp(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.clamp(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _SyncStream(self._stream.start_tls(ssl_context, server_hostname, timeout),
+                           self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _SyncBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: _Deadline) -> None:
+        self._backend = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        timeout = self._deadline.clamp(timeout, httpcore.ConnectTimeout)
+        return _SyncStream(self._backend.connect_tcp(host, port, timeout, local_address,
+                                                     socket_options), self._deadline)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None
+                            ) -> httpcore.NetworkStream:
+        return _SyncStream(self._backend.connect_unix_socket(path, timeout, socket_options),
+                           self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class _AsyncStream(httpcore.AsyncNetworkStream):
+    def __init__(self, stream: httpcore.AsyncNetworkStream, deadline: _Deadline) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._stream.read(max_bytes,
+                                       self._deadline.clamp(timeout, httpcore.ReadTimeout))
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._stream.write(buffer, self._deadline.clamp(timeout, httpcore.WriteTimeout))
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(await self._stream.start_tls(ssl_context, server_hostname, timeout),
+                            self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _AsyncBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, deadline: _Deadline) -> None:
+        self._backend = httpcore.AnyIOBackend()
+        self._deadline = deadline
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None
+                          ) -> httpcore.AsyncNetworkStream:
+        timeout = self._deadline.clamp(timeout, httpcore.ConnectTimeout)
+        return _AsyncStream(await self._backend.connect_tcp(host, port, timeout, local_address,
+                                                            socket_options), self._deadline)
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Iterable[Any] | None = None
+                                  ) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(await self._backend.connect_unix_socket(path, timeout,
+                                                                    socket_options),
+                            self._deadline)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class _SyncConn:
+    __slots__ = ("deadline", "http")
+
+    def __init__(self, request: httpx.Request, ssl_context: ssl.SSLContext,
+                 expiry: float | None) -> None:
+        self.deadline = _Deadline()
+        self.http = httpcore.HTTPConnection(
+            origin=_core_request(request).url.origin, ssl_context=ssl_context,
+            keepalive_expiry=expiry, network_backend=_SyncBackend(self.deadline))
+
+    def reusable(self) -> bool:
+        return self.http.is_idle() and not self.http.has_expired() and _clean(self.http)
+
+
+class _AsyncConn:
+    __slots__ = ("deadline", "http")
+
+    def __init__(self, request: httpx.Request, ssl_context: ssl.SSLContext,
+                 expiry: float | None) -> None:
+        self.deadline = _Deadline()
+        self.http = httpcore.AsyncHTTPConnection(
+            origin=_core_request(request).url.origin, ssl_context=ssl_context,
+            keepalive_expiry=expiry, network_backend=_AsyncBackend(self.deadline))
+
+    def reusable(self) -> bool:
+        return self.http.is_idle() and not self.http.has_expired() and _clean(self.http)
+
+
+class _Idle(Generic[C]):
+    """Per-origin stacks of idle connections, shared by both transports (no I/O)."""
+
+    __slots__ = ("_count", "_max", "_stacks")
+
+    def __init__(self, max_idle: int) -> None:
+        self._stacks: dict[Key, list[C]] = {}
+        self._count = 0
+        self._max = max_idle
+
+    def take(self, key: Key, stale: list[C]) -> C | None:
+        """The most recently used clean connection to ``key``; unusable ones → ``stale``."""
+        stack = self._stacks.get(key)
+        while stack:
+            conn = stack.pop()
+            self._count -= 1
+            if conn.reusable():
+                return conn
+            stale.append(conn)
+        return None
+
+    def give(self, key: Key, conn: C) -> bool:
+        """Keep ``conn`` for reuse; False when the caller must close it instead."""
+        if self._count >= self._max or not conn.reusable():
+            return False
+        self._stacks.setdefault(key, []).append(conn)
+        self._count += 1
+        return True
+
+    def drain(self) -> list[C]:
+        conns = [c for stack in self._stacks.values() for c in stack]
+        self._stacks, self._count = {}, 0
+        return conns
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def _limits(limits: httpx.Limits | None) -> tuple[int, int, float | None]:
+    limits = limits or httpx.Limits()
+    most = limits.max_connections or 1 << 30
+    keep = limits.max_keepalive_connections
+    return most, most if keep is None else keep, limits.keepalive_expiry
+
+
+def _pool_timeout(wait: float | None, most: int) -> httpx.PoolTimeout:
+    return httpx.PoolTimeout(
+        f"no connection free within {wait}s: {most} responses in use "
+        "(close or exhaust streams you stop reading)")
+
+
+class _SyncBody(httpx.SyncByteStream):
+    """A response body that returns its connection and permit to the pool when closed."""
+
+    def __init__(self, stream: Any, request: httpx.Request, pool: LeanTransport,
+                 key: Key, conn: _SyncConn) -> None:
+        self._stream, self._request, self._pool, self._key, self._conn = (
+            stream, request, pool, key, conn)
+        self._closed = False
+        self.finalizer = weakref.finalize(self, pool._gate.release)
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _mapped(self._request):
+            yield from self._stream
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.finalizer.detach()
+        try:
+            with _mapped(self._request):
+                self._stream.close()
+        finally:
+            self._pool._checkin(self._key, self._conn)
+
+
+class LeanTransport(httpx.BaseTransport):
+    """Sync transport: the O(1) pool, clean-connection reuse and the deadline above.
+
+    >>> with httpx.Client(transport=LeanTransport()) as http:
+    ...     pass
+    """
+
+    def __init__(self, *, limits: httpx.Limits | None = None, verify: Any = True) -> None:
+        self._max, max_idle, self._expiry = _limits(limits)
+        self._ssl_context = httpx.create_ssl_context(verify=verify)
+        self._gate = threading.Semaphore(self._max)
+        self._lock = threading.Lock()
+        self._idle: _Idle[_SyncConn] = _Idle(max_idle)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        wait = (request.extensions.get("timeout") or {}).get("pool")
+        if not self._gate.acquire(timeout=wait):
+            raise _pool_timeout(wait, self._max)
+        key = _key(request)
+        conn: _SyncConn | None = None
+        try:
+            stale: list[_SyncConn] = []
+            with self._lock:
+                conn = self._idle.take(key, stale)
+            for old in stale:
+                old.http.close()
+            if conn is None:
+                conn = _SyncConn(request, self._ssl_context, self._expiry)
+            conn.deadline.at = request.extensions.get(DEADLINE_EXTENSION)
+            with _mapped(request):
+                response = conn.http.handle_request(_core_request(request))
+        except BaseException:
+            if conn is not None:
+                conn.http.close()
+            self._gate.release()
+            raise
+        return httpx.Response(
+            status_code=response.status, headers=response.headers,
+            stream=_SyncBody(response.stream, request, self, key, conn),
+            extensions=response.extensions)
+
+    def _checkin(self, key: Key, conn: _SyncConn) -> None:
+        conn.deadline.at = None
+        try:
+            with self._lock:
+                kept = self._idle.give(key, conn)
+            if not kept:
+                conn.http.close()
+        finally:
+            self._gate.release()
+
+    def close(self) -> None:
+        with self._lock:
+            conns = self._idle.drain()
+        for conn in conns:
+            conn.http.close()
 
 
 class _Gate:
@@ -70,54 +417,52 @@ class _Gate:
         self._free += 1
 
 
-class _Checkin:
-    """Response body that returns its connection and permit to the pool when closed."""
-
-    __slots__ = ("__weakref__", "_closed", "_conn", "_key", "_pool", "_stream", "finalizer")
-
-    def __init__(self, stream: Any, pool: _LeanPool, conn: httpcore.AsyncHTTPConnection,
-                 key: tuple[bytes, bytes, int | None]) -> None:
-        self._stream = stream
-        self._pool = pool
-        self._conn = conn
-        self._key = key
-        self._closed = False
-        self.finalizer: weakref.finalize[Any, Any] | None = None
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._stream.__aiter__()  # type: ignore[no-any-return]
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self.finalizer is not None:
-            self.finalizer.detach()
-        try:
-            await self._stream.aclose()
-        finally:
-            self._pool.checkin(self._key, self._conn)
-
-
 def _release_quietly(gate: _Gate) -> None:
     with contextlib.suppress(RuntimeError):  # the loop may be closed by then
         gate.release()
 
 
-class _LeanPool:
-    """The pool policy described in the module docstring (httpcore pool interface)."""
+class _AsyncBody(httpx.AsyncByteStream):
+    """A response body that returns its connection and permit to the pool when closed."""
 
-    def __init__(self, limits: httpx.Limits, ssl_context: Any) -> None:
-        self._max = limits.max_connections or 1 << 30
-        keep = limits.max_keepalive_connections
-        self._max_idle = self._max if keep is None else keep
-        self._expiry = limits.keepalive_expiry
-        self._ssl_context = ssl_context
-        self._idle: dict[tuple[bytes, bytes, int | None], list[httpcore.AsyncHTTPConnection]] = {}
-        self._idle_count = 0
-        self._gate: _Gate | None = None
+    def __init__(self, stream: Any, request: httpx.Request, pool: LeanAsyncTransport,
+                 key: Key, conn: _AsyncConn, gate: _Gate) -> None:
+        self._stream, self._request, self._pool, self._key, self._conn = (
+            stream, request, pool, key, conn)
+        self._closed = False
+        # a response dropped without being closed still gives its permit back
+        self.finalizer = weakref.finalize(self, _release_quietly, gate)
 
-    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _mapped(self._request):
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.finalizer.detach()
+        try:
+            with _mapped(self._request):
+                await self._stream.aclose()
+        finally:
+            self._pool._checkin(self._key, self._conn)
+
+
+class LeanAsyncTransport(httpx.AsyncBaseTransport):
+    """Async transport: the O(1) pool, clean-connection reuse and the deadline above.
+
+    >>> http = httpx.AsyncClient(transport=LeanAsyncTransport())
+    """
+
+    def __init__(self, *, limits: httpx.Limits | None = None, verify: Any = True) -> None:
+        self._max, max_idle, self._expiry = _limits(limits)
+        self._ssl_context = httpx.create_ssl_context(verify=verify)
+        self._idle: _Idle[_AsyncConn] = _Idle(max_idle)
+        self._gate: _Gate | None = None  # made on the loop that first uses it
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         gate = self._gate
         if gate is None:
             gate = self._gate = _Gate(self._max)
@@ -127,69 +472,36 @@ class _LeanPool:
             try:
                 await asyncio.wait_for(gate.acquire(), wait)
             except asyncio.TimeoutError:
-                raise httpcore.PoolTimeout(
-                    f"no connection free within {wait}s: {self._max} responses in use "
-                    "(close or exhaust streams you stop reading)") from None
-        url = request.url
-        key = (url.scheme, url.host, url.port)  # httpcore.Origin is not hashable
-        conn: httpcore.AsyncHTTPConnection | None = None
+                raise _pool_timeout(wait, self._max) from None
+        key = _key(request)
+        conn: _AsyncConn | None = None
         try:
-            stack = self._idle.get(key)
-            while stack:
-                candidate = stack.pop()
-                self._idle_count -= 1
-                if candidate.is_idle() and not candidate.has_expired():
-                    conn = candidate
-                    break
-                await candidate.aclose()
+            stale: list[_AsyncConn] = []
+            conn = self._idle.take(key, stale)
+            for old in stale:
+                await old.http.aclose()
             if conn is None:
-                conn = httpcore.AsyncHTTPConnection(
-                    origin=url.origin, ssl_context=self._ssl_context,
-                    keepalive_expiry=self._expiry)
-            response = await conn.handle_async_request(request)
+                conn = _AsyncConn(request, self._ssl_context, self._expiry)
+            conn.deadline.at = request.extensions.get(DEADLINE_EXTENSION)
+            with _mapped(request):
+                response = await conn.http.handle_async_request(_core_request(request))
         except BaseException:
             if conn is not None:
-                await conn.aclose()
+                await conn.http.aclose()
             gate.release()
             raise
-        checkin = _Checkin(response.stream, self, conn, key)
-        # a response dropped without being closed still gives its permit back
-        checkin.finalizer = weakref.finalize(checkin, _release_quietly, gate)
-        response.stream = checkin
-        return response
+        return httpx.Response(
+            status_code=response.status, headers=response.headers,
+            stream=_AsyncBody(response.stream, request, self, key, conn, gate),
+            extensions=response.extensions)
 
-    def checkin(self, key: tuple[bytes, bytes, int | None],
-                conn: httpcore.AsyncHTTPConnection) -> None:
-        if conn.is_idle() and self._idle_count < self._max_idle:
-            self._idle.setdefault(key, []).append(conn)
-            self._idle_count += 1
-        elif not conn.is_closed():
-            asyncio.get_running_loop().create_task(conn.aclose())
+    def _checkin(self, key: Key, conn: _AsyncConn) -> None:
+        conn.deadline.at = None
+        if not self._idle.give(key, conn) and not conn.http.is_closed():
+            asyncio.get_running_loop().create_task(conn.http.aclose())
         assert self._gate is not None
         self._gate.release()
 
     async def aclose(self) -> None:
-        idle, self._idle, self._idle_count = self._idle, {}, 0
-        for stack in idle.values():
-            for conn in stack:
-                await conn.aclose()
-
-    async def __aenter__(self) -> _LeanPool:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
-class LeanAsyncTransport(httpx.AsyncHTTPTransport):
-    """``httpx.AsyncHTTPTransport`` with the O(1) pool above instead of httpcore's.
-
-    Request conversion and the mapping of httpcore errors to httpx errors are
-    httpx's own; only the pool object differs.
-    """
-
-    def __init__(self, *, limits: httpx.Limits | None = None, verify: Any = True) -> None:
-        limits = limits or httpx.Limits()
-        super().__init__(limits=limits, verify=verify)
-        ssl_context = httpx.create_ssl_context(verify=verify)
-        self._pool = _LeanPool(limits, ssl_context)  # type: ignore[assignment]
+        for conn in self._idle.drain():
+            await conn.http.aclose()

@@ -317,3 +317,25 @@ def error_from_body(
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
     return cls(text, status=status, code=code, log_id=log_id, body=body, retry_after=retry_after)
+
+
+class ResponseTooLargeError(CfAigError):
+    """The answer (body, SSE line or event, or decompressed size) passed a byte cap.
+
+    ``limit`` is the cap; raise ``max_response_bytes`` per client or per call.
+
+    >>> ResponseTooLargeError("too large", limit=1024).limit
+    1024
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.limit = limit
+
+
+class RedirectError(APIStatusError):
+    """The gateway answered a 3xx redirect; it is never followed (the token would go along).
+
+    >>> RedirectError("302 to https://elsewhere.example/", status=302).status
+    302
+    """

@@ -266,7 +266,7 @@ def test_logs_get_and_feedback(client: Client) -> None:
     assert entry["id"] == info.log_id and entry["model"] == "openai/gpt-5.5"
     client.patch_log(info.log_id, feedback=1, score=90, metadata={"reviewed": True})
     assert client.get_log(info.log_id)["feedback"] == 1
-    assert any(row["id"] == info.log_id for row in client.list_logs(per_page=50))
+    assert any(row["id"] == info.log_id for row in client.list_logs(params={"per_page": 50}))
     with pytest.raises(NotFoundError):
         client.get_log("no-such-log")
     with pytest.raises(ConfigurationError, match="feedback"):
@@ -329,13 +329,16 @@ def test_connection_refused_is_retried_then_typed() -> None:
     assert TOKEN not in str(info.value)
 
 
-def test_timeout_before_first_byte(cf_aig_emulator: Emulator) -> None:
+@pytest.mark.parametrize(("retry_ambiguous", "arrivals"), [(False, 1), (True, 2)])
+def test_timeout_before_first_byte(cf_aig_emulator: Emulator, retry_ambiguous: bool,
+                                   arrivals: int) -> None:
+    """The request was sent, no status came: ambiguous, resent only when allowed."""
     cf_aig_emulator.enqueue(*[Fault(kind="hang", seconds=0.5)] * 2)
     with Client(account_id="a", api_token=TOKEN, base_url=cf_aig_emulator.base_url,
-                timeout=0.2, max_retries=1, retry_base_delay=0.01) as c, pytest.raises(
-            APITimeoutError):
+                timeout=0.2, max_retries=1, retry_base_delay=0.01,
+                retry_ambiguous=retry_ambiguous) as c, pytest.raises(APITimeoutError):
         c.chat({"model": "openai/gpt-5.5", "messages": HELLO})
-    assert len(model_calls(cf_aig_emulator)) == 2
+    assert len(model_calls(cf_aig_emulator)) == arrivals
 
 
 @pytest.mark.parametrize(("fault", "cls"), [

@@ -56,8 +56,9 @@ async def test_keepalive_budget_and_connection_bound(cf_aig_emulator: Emulator) 
         codes = await asyncio.gather(*(post(http, cf_aig_emulator) for _ in range(30)))
         assert set(codes) == {200}
         assert cf_aig_emulator.stats.connections_opened <= 30
-        pool = http._transport._pool  # type: ignore[attr-defined]
-        assert pool._idle_count <= 1
+        transport = http._transport
+        assert isinstance(transport, LeanAsyncTransport)
+        assert len(transport._idle) <= 1
 
 
 async def test_cancelled_waiter_does_not_lose_a_permit(cf_aig_emulator: Emulator) -> None:
