@@ -73,8 +73,10 @@ def content_to_text(content: str | list[Any]) -> str:
             "tool_call",
             "tool_use",
             "function_call",
+            "server_tool_call",
+            "server_tool_result",
         ):
-            continue
+            continue  # not text; provider-run tool turns travel as canonical fields
         else:
             parts.append(json.dumps(block, ensure_ascii=False, default=str))
     return "".join(parts)
@@ -129,10 +131,12 @@ def content_part(block: Any) -> dict[str, Any] | None:
                 },
             }
     if isinstance(kind, str) and is_data_content_block(dict(block)):
-        if kind == "file" and "url" in block:
-            raise ValueError(
-                "file blocks by URL are not supported by chat completions; send base64 data"
-            )
+        if kind == "file" and "url" in block:  # endpoints that fetch files take it
+            spec = {"file_url": str(block["url"])}
+            name = block.get("filename") or (block.get("extras") or {}).get("filename")
+            if name:
+                spec["filename"] = str(name)
+            return {"type": "file", "file": spec}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the placeholder-filename warning
             return convert_to_openai_data_block(dict(block))
@@ -146,6 +150,87 @@ def _parts(content: str | list[Any]) -> str | list[dict[str, Any]]:
     if all(p.get("type") == "text" for p in parts):
         return "".join(p.get("text", "") for p in parts)
     return parts
+
+
+def tool_result_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
+    """A tool result: a string when it is all text; else canonical parts (images and files
+    kept as such, for the endpoints that take them in tool results: the others refuse them
+    before sending, never as JSON text)."""
+    if isinstance(content, str):
+        return content
+    if not any(_is_media(b) for b in content):
+        return content_to_text(content)  # other structured blocks go as JSON text
+    parts: list[dict[str, Any]] = []
+    for block in content:
+        part = content_part(block) if _is_media(block) else None
+        if part is not None:
+            parts.append(part)
+            continue
+        text = content_to_text([block])
+        if text:
+            parts.append({"type": "text", "text": text})
+    return parts
+
+
+_MEDIA = frozenset({"image_url", "image", "file", "audio", "input_audio", "document"})
+
+
+def _is_media(block: Any) -> bool:
+    return isinstance(block, Mapping) and block.get("type") in _MEDIA
+
+
+def server_calls_from_blocks(content: str | list[Any]) -> list[dict[str, Any]]:
+    """``server_tool_call`` blocks of an earlier AI turn → canonical ``server_tool_calls``
+    (with the provider's own item, kept in ``extras["native"]``, for the round trip)."""
+    if isinstance(content, str):
+        return []
+    out = []
+    for block in content:
+        if isinstance(block, Mapping) and block.get("type") == "server_tool_call":
+            call = {"id": block.get("id") or "", "name": block.get("name") or "",
+                    "args": dict(block.get("args") or {})}
+            native = (block.get("extras") or {}).get("native")
+            if isinstance(native, Mapping):
+                call["native"] = dict(native)
+            out.append(call)
+    return out
+
+
+def citation(annotation: Mapping[str, Any]) -> dict[str, Any]:
+    """A canonical annotation → a LangChain v1 ``citation`` (or a non-standard one)."""
+    kind = annotation.get("type")
+    body = annotation.get(kind) if isinstance(kind, str) else None
+    if kind == "url_citation" and isinstance(body, Mapping):
+        out: dict[str, Any] = {"type": "citation"}
+        for key in ("url", "title", "start_index", "end_index", "cited_text"):
+            if body.get(key) is not None:
+                out[key] = body[key]
+        return out
+    return {"type": "non_standard_annotation", "value": dict(annotation)}
+
+
+def server_tool_blocks(message: Mapping[str, Any], index: bool = False) -> list[dict[str, Any]]:
+    """Canonical provider-run tool calls and results → LangChain v1 ``server_tool_call`` /
+    ``server_tool_result`` blocks (``index``: stream indices that never collide)."""
+    blocks: list[dict[str, Any]] = []
+    for call in message.get("server_tool_calls") or ():
+        block: dict[str, Any] = {"type": "server_tool_call", "id": call.get("id") or "",
+                                 "name": call.get("name") or "",
+                                 "args": dict(call.get("args") or {})}
+        if call.get("native"):
+            block["extras"] = {"native": call["native"]}
+        if index:
+            block["index"] = f"lc_stc_{block['id']}"
+        blocks.append(block)
+    for result in message.get("server_tool_results") or ():
+        block = {"type": "server_tool_result", "tool_call_id": result.get("tool_call_id") or "",
+                 "status": result.get("status") or "success"}
+        if result.get("output") is not None:
+            block["output"] = result["output"]
+        if index:
+            block["index"] = f"lc_str_{block['tool_call_id']}"
+        blocks.append(block)
+    return blocks
 
 
 def _tool_call_dict(call: ToolCall | InvalidToolCall) -> dict[str, Any]:
@@ -168,13 +253,16 @@ def message_to_dict(message: BaseMessage, keep_thinking: bool = False) -> dict[s
         calls += [_tool_call_dict(c) for c in message.invalid_tool_calls]
         if calls:
             out["tool_calls"] = calls
+        server_calls = server_calls_from_blocks(message.content)
+        if server_calls:
+            out["server_tool_calls"] = server_calls
         if keep_thinking and message.additional_kwargs.get("thinking_blocks"):
             out["thinking_blocks"] = list(message.additional_kwargs["thinking_blocks"])
     elif isinstance(message, ToolMessage):
         out = {
             "role": "tool",
             "tool_call_id": message.tool_call_id,
-            "content": content_to_text(message.content),
+            "content": tool_result_content(message.content),
         }
     elif isinstance(message, SystemMessage):
         role = message.additional_kwargs.get("__openai_role__") or "system"
@@ -291,6 +379,13 @@ def message_from_dict(
     content = message.get("content")
     if not isinstance(content, (str, list)):
         content = ""
+    natives = server_tool_blocks(message)
+    if natives or message.get("annotations"):
+        text: dict[str, Any] = {"type": "text", "text": content if isinstance(content, str)
+                                else content_to_text(content)}
+        if message.get("annotations"):
+            text["annotations"] = [citation(a) for a in message["annotations"]]
+        content = [*natives, text]
     valid, invalid = parse_tool_calls(message.get("tool_calls") or ())
     return AIMessage(
         content=content,
@@ -387,7 +482,12 @@ class ChunkConverter:
         reasoning = delta.get("reasoning_content")
         raw_calls = delta.get("tool_calls")
         thinking = delta.get("thinking_blocks")
-        if not reasoning and not raw_calls and not thinking:
+        natives = server_tool_blocks(delta, index=self.blocks)
+        if delta.get("annotations"):
+            natives.append({"type": "text", "text": "",
+                            "annotations": [citation(a) for a in delta["annotations"]],
+                            **({"index": "lc_text"} if self.blocks else {})})
+        if not reasoning and not raw_calls and not thinking and not natives:
             if not content:
                 return None
             if not self.blocks:  # the common case: plain text, no empty kwargs to validate
@@ -402,6 +502,9 @@ class ChunkConverter:
                 body.append({"type": "reasoning", "reasoning": reasoning, "index": "lc_reasoning"})
             if content:
                 body.append({"type": "text", "text": content, "index": "lc_text"})
+        if natives:
+            body = [*([body] if isinstance(body, str) and body else
+                      [] if isinstance(body, str) else body), *natives]
         calls = []
         if raw_calls:
             for tc in raw_calls:

@@ -38,7 +38,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 from pydantic_core import from_json
 
-from cf_aig.accumulate import merge_tool_call_delta, new_tool_call_id
+from cf_aig.accumulate import LIST_EXTRAS, merge_tool_call_delta, new_tool_call_id
 from cf_aig.policy import build_tool_call, token_usage
 from cf_aig.profiles import ModelProfile
 
@@ -82,15 +82,28 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
 
 def _document_part(block: DocumentBlock) -> dict[str, Any]:
     if block.url and block.data is None and block.path is None:
-        raise UnsupportedContentError(
-            "document blocks must carry data or a path (URLs are not fetched); "
-            "load the file and pass DocumentBlock(data=...)"
-        )
+        # by URL: endpoints that fetch files take it (responses); the others refuse it
+        by_url: dict[str, Any] = {"file_url": str(block.url)}
+        if block.title:
+            by_url["filename"] = block.title
+        return {"type": "file", "file": by_url}
     if block.document_mimetype is None:
         block.document_mimetype = block._guess_mimetype() or "application/pdf"
     file: dict[str, Any] = {"file_data": block.inline_url()}
     file["filename"] = block.title or "document.pdf"
     return {"type": "file", "file": file}
+
+
+def _audio_part(block: AudioBlock) -> dict[str, Any]:
+    """An :class:`AudioBlock` as an ``input_audio`` part (base64 data and its format)."""
+    if block.url is not None and block.audio is None and block.path is None:
+        raise UnsupportedContentError(
+            "audio blocks by URL are carried by no endpoint; load the audio and pass "
+            "AudioBlock(audio=..., format='wav')")
+    data = block.resolve_audio(as_base64=True).read().decode()
+    fmt = (block.format or "wav").lower().removeprefix("audio/")
+    return {"type": "input_audio", "input_audio": {"data": data,
+                                                   "format": "mp3" if fmt == "mpeg" else fmt}}
 
 
 def _check(flag: bool, profile: ModelProfile | None, what: str) -> None:
@@ -117,10 +130,12 @@ def _content_parts(
             _content_parts(block.content, profile, parts)
         elif isinstance(block, (CachePoint, ThinkingBlock, ToolCallBlock)):
             continue  # markers / handled by the caller
-        elif isinstance(block, (AudioBlock, VideoBlock, CitationBlock)):
+        elif isinstance(block, AudioBlock):  # endpoints that cannot carry it refuse it
+            parts.append(_audio_part(block))
+        elif isinstance(block, (VideoBlock, CitationBlock)):
             raise UnsupportedContentError(
-                f"{type(block).__name__} is not supported by the Cloudflare AI Gateway adapter; "
-                "send text, images or documents"
+                f"{type(block).__name__} is carried by no Cloudflare AI Gateway chat endpoint "
+                "as input; send text, images, documents or audio"
             )
         else:
             raise UnsupportedContentError(f"unsupported content block {type(block).__name__}")
@@ -186,6 +201,8 @@ def message_to_canonical(
     if role is None:
         raise UnsupportedContentError(f"unsupported message role {message.role.value!r}")
     blocks = message.blocks
+    if role == "assistant":  # citations describe an earlier answer; its text still goes
+        blocks = [b for b in blocks if not isinstance(b, CitationBlock)]
     parts: list[dict[str, Any]] = []
     if len(blocks) == 1 and isinstance(blocks[0], TextBlock):
         content: Any = blocks[0].text
@@ -203,6 +220,8 @@ def message_to_canonical(
             calls = [_legacy_tool_call(c) for c in kwargs["tool_calls"]]
         if calls:
             out["tool_calls"] = calls
+        if kwargs.get("server_tool_calls"):  # provider-run tools, for the round trip
+            out["server_tool_calls"] = list(kwargs["server_tool_calls"])
         if keep_thinking:
             signed = _signed_thinking(blocks)
             if signed:
@@ -277,16 +296,39 @@ def usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def citation_block(annotation: Mapping[str, Any], content: str) -> CitationBlock | None:
+    """A canonical ``url_citation`` → a :class:`CitationBlock` (the cited span of
+    ``content`` as its text); other annotation kinds have no LlamaIndex block (``None``)."""
+    body = annotation.get("url_citation")
+    if annotation.get("type") != "url_citation" or not isinstance(body, Mapping):
+        return None
+    where = {k: body[k] for k in ("start_index", "end_index") if isinstance(body.get(k), int)}
+    cited = body.get("cited_text")
+    if not isinstance(cited, str):
+        cited = content[where.get("start_index", 0):where.get("end_index", len(content))]
+    return CitationBlock(cited_content=TextBlock(text=cited), source=str(body.get("url") or ""),
+                         title=str(body.get("title") or ""), additional_location_info=where)
+
+
 def _message(
     content: str,
     reasoning: str | None,
     calls: list[dict[str, Any]],
     call_blocks: list[ToolCallBlock] | None = None,
     signed: Sequence[Mapping[str, Any]] | None = None,
+    native: Mapping[str, Sequence[Any]] | None = None,
 ) -> ChatMessage:
     blocks: list[Any] = list(_thinking_blocks(reasoning, signed))
     blocks.append(TextBlock(text=content))
     kwargs: dict[str, Any] = {}
+    for key, items in (native or {}).items():  # annotations, server tool calls and results
+        if not items:
+            continue
+        if key == "annotations":
+            kwargs["annotations"] = list(items)
+            blocks += [b for b in (citation_block(a, content) for a in items) if b is not None]
+        else:  # never ToolCallBlocks: the provider already ran these tools
+            kwargs[key] = list(items)
     if calls:
         if call_blocks is None:
             call_blocks = [
@@ -317,7 +359,8 @@ def completion_to_response(
         content = "" if content is None else json.dumps(content, ensure_ascii=False)
     calls = list(msg.get("tool_calls") or ())
     message = _message(content, msg.get("reasoning_content"), calls,
-                       signed=msg.get("thinking_blocks"))
+                       signed=msg.get("thinking_blocks"),
+                       native={k: msg[k] for k in LIST_EXTRAS if msg.get(k)})
     extra = usage_kwargs(completion.get("usage"))
     if gateway is not None:
         extra["gateway"] = gateway
@@ -374,8 +417,8 @@ class StreamConverter:
     The usage chunk yields a last response with ``delta=""`` and the token counts.
     """
 
-    __slots__ = ("_blocks", "_calls", "_dirty", "_signed", "content", "finish_reason", "gateway",
-                 "reasoning")
+    __slots__ = ("_blocks", "_calls", "_dirty", "_native", "_signed", "content", "finish_reason",
+                 "gateway", "reasoning")
 
     def __init__(self, gateway: Mapping[str, Any] | None = None) -> None:
         self.gateway = gateway
@@ -386,6 +429,7 @@ class StreamConverter:
         self._blocks: list[ToolCallBlock] | None = None
         self._dirty = False
         self._signed: list[dict[str, Any]] = []  # signed thinking blocks, for the round trip
+        self._native: dict[str, list[Any]] = {}  # annotations, server tool calls/results
 
     def _merge(self, frag: Mapping[str, Any]) -> None:
         merge_tool_call_delta(self._calls, frag)
@@ -424,6 +468,9 @@ class StreamConverter:
                 self.reasoning += thinking
             if delta.get("thinking_blocks"):
                 self._signed.extend(delta["thinking_blocks"])
+            for key in LIST_EXTRAS:
+                if delta.get(key):
+                    self._native.setdefault(key, []).extend(delta[key])
             frags = delta.get("tool_calls")
             if frags:
                 for frag in frags:
@@ -446,7 +493,8 @@ class StreamConverter:
                     for c in calls
                 ]
                 self._dirty = False
-        message = _message(self.content, self.reasoning, calls, self._blocks, self._signed)
+        message = _message(self.content, self.reasoning, calls, self._blocks, self._signed,
+                           self._native)
         extra: dict[str, Any] = {}
         if self.gateway is not None:
             extra["gateway"] = self.gateway

@@ -19,6 +19,7 @@ from llama_index.core.base.llms.types import (
     TextBlock,
     ThinkingBlock,
     ToolCallBlock,
+    VideoBlock,
 )
 
 from cf_aig.profiles import get_profile
@@ -293,9 +294,12 @@ def test_capabilities_checked_for_known_models_only() -> None:
 
 
 def test_unsupported_blocks_raise_clearly() -> None:
-    msg = ChatMessage(role="user", blocks=[AudioBlock(audio=b"abc", format="mp3")])
-    with pytest.raises(UnsupportedContentError, match="AudioBlock"):
+    msg = ChatMessage(role="user", blocks=[VideoBlock(video=b"abc")])
+    with pytest.raises(UnsupportedContentError, match="VideoBlock"):
         message_to_canonical(msg)
+    audio = ChatMessage(role="user", blocks=[AudioBlock(audio=b"abc", format="mp3")])
+    assert message_to_canonical(audio)["content"] == [
+        {"type": "input_audio", "input_audio": {"data": "YWJj", "format": "mp3"}}]
 
 
 def test_assistant_thinking_and_tool_call_blocks() -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from conftest import TOKEN
 from li_tools import ADD, MULTIPLY, Song
-from llama_index.core.base.llms.types import AudioBlock, ChatMessage
+from llama_index.core.base.llms.types import ChatMessage, VideoBlock
 from llama_index.core.prompts import PromptTemplate
 from pydantic import ValidationError
 
@@ -86,6 +86,11 @@ def test_every_gateway_option_is_a_field_and_kwarg(make_llm: Factory, emu: Emula
         "otel_trace_id": "a" * 32,
         "otel_parent_span_id": "b" * 16,
         "session_affinity": "s1",
+        "session_id": "chat-1",
+        "turn_id": "turn-2",
+        "no_session_affinity": True,
+        "allowed_models": ["openai/*", "anthropic/claude-haiku-4.5"],
+        "allowed_providers": ["openai", "anthropic"],
     }
     names = {"metadata" if n == "gateway_metadata" else n for n in values}
     assert names == set(cf_aig.options.OPTION_NAMES)
@@ -147,8 +152,8 @@ async def test_async_stream_closed_early(make_llm: Factory) -> None:
 
 
 def test_unsupported_block_is_a_clear_error(make_llm: Factory, emu: Emulator) -> None:
-    msg = ChatMessage(role="user", blocks=[AudioBlock(audio=b"abc", format="mp3")])
-    with pytest.raises(UnsupportedContentError, match="AudioBlock"):
+    msg = ChatMessage(role="user", blocks=[VideoBlock(video=b"abc")])
+    with pytest.raises(UnsupportedContentError, match="VideoBlock"):
         make_llm().chat([msg])
     assert emu.requests == []
 

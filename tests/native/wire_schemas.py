@@ -13,8 +13,12 @@ SPEC = Path(__file__).resolve().parent.parent / "data" / "openai-schemas.json"
 
 
 def _nullable(node: Any) -> Any:
+    """OpenAPI leftovers → JSON Schema: ``nullable`` becomes a null union, and ``oneOf``
+    becomes ``anyOf`` (the spec's input-item union has overlapping branches: a user message
+    with a list of parts is both an ``EasyInputMessage`` and an ``InputMessage``)."""
     if isinstance(node, dict):
-        out = {k: _nullable(v) for k, v in node.items() if k != "nullable"}
+        out = {("anyOf" if k == "oneOf" else k): _nullable(v)
+               for k, v in node.items() if k != "nullable"}
         if node.get("nullable") is True:
             return {"anyOf": [out, {"type": "null"}]}
         return out
