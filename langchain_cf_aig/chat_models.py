@@ -435,7 +435,9 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         """
         from langchain_core.utils.function_calling import convert_to_openai_tool
 
-        formatted = [convert_to_openai_tool(t, strict=strict) for t in tools]
+        formatted = [  # provider-run tools ({"type": "web_search_preview"}...) go untouched
+            dict(t) if isinstance(t, Mapping) and t.get("type") not in (None, "function")
+            else convert_to_openai_tool(t, strict=strict) for t in tools]
         names = [t["function"]["name"] for t in formatted if "function" in t]
         choice = normalize_tool_choice(tool_choice, names)
         if choice is not None:

@@ -103,6 +103,22 @@ enable_search=True with an alibaba/* model on chat completions
         raise ConfigurationError(
             f"tools[{i}] is the provider-run tool {kind!r}, which {endpoint} cannot carry; "
             f"use {carrier}")
+    for i, message in enumerate(request.get("messages") or ()):
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else ():
+            spec = part.get("file") if isinstance(part, dict) else None
+            if isinstance(spec, dict) and spec.get("file_url") and not spec.get("file_data"):
+                raise ConfigurationError(
+                    f"messages[{i}] has a file by URL, which {endpoint} cannot carry (files "
+                    "go as base64 file_data there); use api='responses' (input_file "
+                    "file_url), or load the file and send its data")
+        if message.get("role") == "tool" and isinstance(content, list):
+            kinds = sorted({str(p.get("type")) for p in content if isinstance(p, dict)} - {"text"})
+            if kinds:
+                raise ConfigurationError(
+                    f"messages[{i}] is a tool result with {', '.join(kinds)} parts, which "
+                    f"{endpoint} cannot carry (tool results are text there); use "
+                    "api='responses' or api='messages' (anthropic/* models), or return text")
     if request.get("enable_search") is not None and provider_of(model) not in SEARCH_PROVIDERS:
         raise ConfigurationError(
             f"enable_search is Alibaba's web search switch on chat completions; {model} on "
@@ -497,9 +513,9 @@ class ChatCompletionsDialect:
         return chat_capabilities(model)
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-        body: dict[str, Any] = dict(request)
         check_chat_extensions(request, "/ai/v1/chat/completions")
         body["messages"] = strip_history_extras(body.get("messages") or [])
+        body: dict[str, Any] = dict(request)
         if stream:
             body["stream"] = True
             opts = dict(body.get("stream_options") or {})

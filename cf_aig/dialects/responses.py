@@ -221,8 +221,12 @@ def _parts(content: Any, where: str) -> str | list[dict[str, Any]]:
         elif kind in ("input_text", "input_image", "input_file"):
             out.append(dict(part))
         else:
+            carrier = ("api='chat_completions' with an audio model (for example "
+                       "openai/gpt-4o-audio-preview)" if kind == "input_audio" else
+                       "api='chat_completions'")
             raise ConfigurationError(
-                f"{at}: content part type {kind!r} is not supported on /ai/v1/responses"
+                f"{at}: content part type {kind!r} is not supported on /ai/v1/responses; "
+                f"use {carrier}"
             )
     return out
 
