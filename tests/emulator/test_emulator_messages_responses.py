@@ -19,7 +19,7 @@ import pytest
 from cf_aig.emulator import Emulator, Fault, Script
 from cf_aig.emulator.messages import signature_for
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 OPENAI_SPEC = DATA / "openai-schemas.json"
 ANTHROPIC_SUMMARY = DATA / "anthropic-messages-wire-summary.json"
 

@@ -14,7 +14,7 @@ import pytest
 
 from cf_aig.emulator import Emulator, Script
 
-SPEC = Path(__file__).resolve().parent / "data" / "openai-schemas.json"
+SPEC = Path(__file__).resolve().parents[1] / "data" / "openai-schemas.json"
 AUTH = {"Authorization": "Bearer test-token"}
 CHAT = "/ai/v1/chat/completions"
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
