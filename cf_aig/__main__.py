@@ -1,7 +1,14 @@
-"""``python -m cf_aig demo``: a short tour through the gateway.
+"""``python -m cf_aig demo`` and ``python -m cf_aig models``.
 
-With ``CLOUDFLARE_ACCOUNT_ID`` and ``CLOUDFLARE_API_TOKEN`` set it talks to Cloudflare;
-otherwise it starts the local emulator on loopback and says so.
+``demo``: a short tour through the gateway. With ``CLOUDFLARE_ACCOUNT_ID`` and
+``CLOUDFLARE_API_TOKEN`` set it talks to Cloudflare; otherwise it starts the local emulator
+on loopback and says so.
+
+``models [--search TEXT] [--refresh] [--json]``: the model catalogue as a table (id, task,
+context window, tools, vision, batch, reasoning). ``--refresh`` fetches it from
+``/ai/models/search`` and ``/ai/models/schema`` with the ``CLOUDFLARE_*`` credentials (and
+``CLOUDFLARE_AI_GATEWAY_BASE_URL``, e.g. an emulator) and caches it on disk; without it the
+cached catalogue is shown, else the bundled table.
 """
 
 from __future__ import annotations
@@ -77,10 +84,52 @@ def demo() -> int:
     return 0
 
 
+def models(argv: list[str]) -> int:
+    import argparse
+    import dataclasses
+    import json
+
+    from . import catalog
+    from .errors import CfAigError, ConfigurationError
+
+    parser = argparse.ArgumentParser(prog="python -m cf_aig models",
+                                     description="List the model catalogue.")
+    parser.add_argument("--search", metavar="TEXT", help="only models whose id, task or "
+                        "description contains TEXT")
+    parser.add_argument("--refresh", action="store_true", help="fetch the catalogue from "
+                        "Cloudflare (CLOUDFLARE_* credentials) and cache it on disk")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    if args.refresh:
+        from .client import Client
+
+        try:
+            with Client() as client:
+                found = catalog.refresh(client)
+        except (CfAigError, ConfigurationError) as exc:
+            print(f"cannot refresh the catalogue: {exc}", file=sys.stderr)
+            return 2
+        print(f"cached {len(found.entries)} models in {catalog.cache_path()}", file=sys.stderr)
+    current = catalog.cached() or catalog.bundled()
+    entries = current.search(args.search)
+    if args.json:
+        print(json.dumps({"fetched_at": current.fetched_at, "source": current.source,
+                          "models": [dataclasses.asdict(e) for e in entries]}, indent=1))
+        return 0
+    origin = ("the bundled table (offline default; --refresh fetches the catalogue)"
+              if current.fetched_at == "bundled" else
+              f"{current.source} (fetched {current.fetched_at})")
+    print(f"catalogue: {origin}, {len(entries)} of {len(current.entries)} models")
+    print(catalog.table(entries))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["demo"]:
         return demo()
-    print("usage: python -m cf_aig demo")
+    if argv[:1] == ["models"]:
+        return models(argv[1:])
+    print("usage: python -m cf_aig demo | models [--search TEXT] [--refresh] [--json]")
     return 2
 
 

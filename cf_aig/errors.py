@@ -164,6 +164,46 @@ class InvalidIdError(ConfigurationError):
 
     >>> from cf_aig import Client
     >>> Client(account_id="..", api_token="t")
+class PolicyDeniedError(PermissionDeniedError):
+    """A gateway policy refused the request (403 "Access denied by policy"): not retried.
+
+    Policies (beta, reference §11.2) answer ``{"success": false, "error": {"message":
+    ...}}``; ``error`` is an object there. Ask the gateway's admin which policy applies.
+    """
+
+
+class PlanRequiredError(PermissionDeniedError):
+    """The model needs the Workers Paid plan (403, code 5035): upgrade, or pick another."""
+
+
+class SpendLimitExceededError(QuotaExceededError):
+    """A spend limit is used up (429 "Spending limit exceeded", or code 2041): not retried.
+
+    ``bucket``, ``spent`` and ``limit`` are what the policy body reported (None if absent).
+
+    >>> err = error_from_body(429, {"success": False, "error": {
+    ...     "message": "Spending limit exceeded", "bucket": "user:alice", "spent": 10.5,
+    ...     "limit": 10}})
+    >>> type(err).__name__, err.bucket, err.spent, err.limit, err.retryable
+    ('SpendLimitExceededError', 'user:alice', 10.5, 10, False)
+    """
+
+    def __init__(self, message: str, *, bucket: Any = None, spent: Any = None,
+                 limit: Any = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.bucket = bucket
+        self.spent = spent
+        self.limit = limit
+
+
+class ResponsesBillingError(InsufficientCreditsError):
+    """``/ai/v1/responses`` answered 402 under Unified Billing (reference §11.2).
+
+    Seen for ``openai/gpt-5.x`` on authenticated gateways while chat completions worked;
+    the message says what to try instead.
+    """
+
+
     Traceback (most recent call last):
     ...
     cf_aig.errors.InvalidIdError: account_id (or $CLOUDFLARE_ACCOUNT_ID) has a '.' or '..'...
@@ -179,10 +219,25 @@ _BY_CODE: dict[int, type[APIStatusError]] = {
     3040: RateLimitError,
     3036: QuotaExceededError,
     4006: QuotaExceededError,
-    2041: QuotaExceededError,
+    2041: SpendLimitExceededError,
     2021: InsufficientCreditsError,
     2016: GuardrailBlockedError,
     2017: GuardrailBlockedError,
+class RetiredModelError(ConfigurationError):
+    """The model was retired; raised before sending, naming the date and a replacement.
+
+    The table of retirements can be stale: pass ``allow_retired=True`` (client or
+    adapter setting) to send anyway.
+    """
+
+    def __init__(self, message: str, *, model: str, retired_on: str,
+                 replacement: str | None) -> None:
+        super().__init__(message)
+        self.model = model
+        self.retired_on = retired_on
+        self.replacement = replacement
+
+
     7013: GuardrailUnavailableError,
     2029: DLPBlockedError,
     2030: DLPBlockedError,
@@ -192,7 +247,7 @@ _BY_CODE: dict[int, type[APIStatusError]] = {
     5018: PermissionDeniedError,
     3041: PermissionDeniedError,
     5016: PermissionDeniedError,
-    5035: PermissionDeniedError,
+    5035: PlanRequiredError,
     3023: PermissionDeniedError,
 }
 _TIMEOUT_CODES = frozenset({3007, 3008, 3046})
@@ -329,8 +384,62 @@ class ResponseTooLargeError(CfAigError):
     """
 
     def __init__(self, message: str, *, limit: int = 0, **kw: Any) -> None:
+    policy = _policy_error(status, body, text)
+    if policy is not None:
+        policy_cls, extra = policy
+        return policy_cls(text, status=status, code=code, log_id=log_id, body=body,
+                          retry_after=retry_after, **extra)
+    if cls is PlanRequiredError:
+        text += ": this model needs the Workers Paid plan; upgrade the account or pick another"
         super().__init__(message, **kw)
         self.limit = limit
+
+def _policy_error(
+    status: int | None, body: Any, message: str
+) -> tuple[type[CfAigError], dict[str, Any]] | None:
+    """The gateway policies' body (``error`` an object, no code): which error, which fields.
+
+    Accepted shapes: ``bucket``/``spent``/``limit`` inside ``error`` or at the top level;
+    the message matched case-insensitively ("access denied by policy", "spending limit").
+    """
+    low = message.lower()
+    if status == 403 and "denied by policy" in low:
+        return PolicyDeniedError, {}
+    if status == 429 and ("spending limit" in low or "spend limit" in low):
+        obj: Any = body
+        if isinstance(obj, str):
+            try:
+                obj = json.loads(obj)
+            except ValueError:
+                obj = {}
+        fields: dict[str, Any] = {}
+        if isinstance(obj, Mapping):
+            inner = obj.get("error")
+            for source in (obj, inner if isinstance(inner, Mapping) else {}):
+                for key in ("bucket", "spent", "limit"):
+                    if source.get(key) is not None:
+                        fields[key] = source[key]
+        return SpendLimitExceededError, fields
+    return None
+
+
+def responses_billing_hint(err: CfAigError, path: str) -> CfAigError:
+    """A 402 from ``/ai/v1/responses`` as :class:`ResponsesBillingError` saying what to try.
+
+    >>> e = responses_billing_hint(InsufficientCreditsError("Payment required", status=402),
+    ...                            "/client/v4/accounts/a/ai/v1/responses")
+    >>> type(e).__name__, "chat_completions" in str(e)
+    ('ResponsesBillingError', True)
+    """
+    if err.status != 402 or not path.rstrip("/").endswith("/responses"):
+        return err
+    hint = (f"{err.message}. The Responses endpoint can answer 402 under Unified Billing "
+            "while chat completions work for the same model: try api='chat_completions', "
+            "or bring your own provider key (BYOK: a stored key, or provider_api_key with "
+            "surface='gateway')")
+    return ResponsesBillingError(hint, status=err.status, code=err.code, log_id=err.log_id,
+                                 body=err.body, retry_after=err.retry_after)
+
 
 
 class RedirectError(APIStatusError):

@@ -21,7 +21,7 @@ False
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from pydantic import (
     AliasChoices,
@@ -33,7 +33,7 @@ from pydantic import (
     create_model,
 )
 
-from .config import Settings
+from .config import Settings, check_token, resolve_surface
 from .errors import ConfigurationError
 from .options import OPTION_SPECS, SECRET_HEADERS, GatewayOptions
 
@@ -96,6 +96,19 @@ class GatewayFields(_OptionFields):
         description="An httpx.AsyncClient to use instead of our pool "
         "(also accepted as async_http_client).")
 
+    surface: Literal["api", "gateway"] = Field(
+        default="api", description="'api': the REST API (base_url); 'gateway': chat "
+        "completions and responses via the gateway host's /compat (gateway_url).")
+    gateway_url: str | None = Field(
+        default=None, description="Gateway host URL for surface='gateway' (else "
+        "$CLOUDFLARE_AI_GATEWAY_URL, else https://gateway.ai.cloudflare.com/v1).")
+    provider_api_key: SecretStr | None = Field(
+        default=None, exclude=True, repr=False,
+        description="Provider key sent on surface='gateway' (BYOK in the request); never "
+        "serialized. Unset: the gateway's stored keys or Unified Billing.")
+    allow_retired: bool = Field(
+        default=False, description="Send even to a model the bundled table says is retired.")
+
     # Gateway options (cf-aig-* request headers) come from the base class, derived from
     # cf_aig.options.GatewayOptions; each is also a per-call kwarg.
 
@@ -113,6 +126,14 @@ class GatewayFields(_OptionFields):
             account_id=self.account_id, api_token=self.api_token, base_url=self.base_url,
             gateway_id=self.gateway_id, timeout=self.timeout, max_retries=self.max_retries,
             allow_insecure_http=self.allow_insecure_http)
+        resolve_surface(self.surface, self.gateway_url,
+                        allow_insecure_http=self.allow_insecure_http)
+        if self.provider_api_key is not None:
+            try:
+                check_token(self.provider_api_key)
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    str(exc).replace("api_token", "provider_api_key")) from None
         self.gateway_options()
         for name in self.default_headers or {}:
             if name.lower() in SECRET_HEADERS:  # it would sit in repr/dumps as plain text
@@ -126,6 +147,8 @@ class GatewayFields(_OptionFields):
                 "timeout": self.timeout, "max_retries": self.max_retries,
                 "options": self.gateway_options(), "default_headers": self.default_headers,
                 "allow_insecure_http": self.allow_insecure_http,
+                "surface": self.surface, "gateway_url": self.gateway_url,
+                "provider_api_key": self.provider_api_key, "allow_retired": self.allow_retired,
                 **({} if self.retry_base_delay is None else
                    {"retry_base_delay": self.retry_base_delay})}
 

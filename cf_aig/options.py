@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -272,6 +272,22 @@ class GatewayOptions:
         "OpenTelemetry parent span id (16 hexadecimal characters).", encode=_lower)
     session_affinity: str | None = option(
         "x-session-affinity", check_str, "Workers AI prefix-cache routing key.")
+    # Auto Router (model "cloudflare/auto" on the gateway host's /compat; reference §11.1)
+    session_id: str | None = option(
+        "cf-aig-session-id", check_str, "Auto Router: conversation id, keeps one routing choice.")
+    turn_id: str | None = option(
+        "cf-aig-turn-id", check_str, "Auto Router: id of this turn within the session.")
+    no_session_affinity: bool | None = option(
+        "cf-aig-no-session-affinity", check_bool,
+        "Auto Router: route each turn afresh instead of sticking to the session's model.",
+        encode=_flag)
+    allowed_models: Sequence[str] | None = option(
+        "cf-aig-allowed-models", name_list,
+        "Auto Router: models it may pick ('openai/*' style; '*' does not cross '/').",
+        encode=_comma_list)
+    allowed_providers: Sequence[str] | None = option(
+        "cf-aig-allowed-providers", name_list, "Auto Router: providers it may pick.",
+        encode=_comma_list)
     _headers: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -357,8 +373,16 @@ class GatewayInfo:
     cache_status: str | None = None
     step: int | None = None
     model: str | None = None
+    """Model that served the request (``cf-aig-model``; dynamic routes)."""
     provider: str | None = None
+    """Provider slug that served the request (``cf-aig-provider``)."""
     dlp: dict[str, Any] | None = None
+    routed_model: str | None = None
+    """Model the Auto Router picked (``cf-aig-routed-model``)."""
+    routing_reason: str | None = None
+    """Why the Auto Router picked it (``cf-aig-routing-reason``)."""
+    routing_decision_id: str | None = None
+    """Id of the Auto Router's decision (``cf-aig-routing-decision-id``)."""
 
     @property
     def cached(self) -> bool:
@@ -386,6 +410,9 @@ class GatewayInfo:
             model=get("cf-aig-model"),
             provider=get("cf-aig-provider"),
             dlp=dlp,
+            routed_model=get("cf-aig-routed-model"),
+            routing_reason=get("cf-aig-routing-reason"),
+            routing_decision_id=get("cf-aig-routing-decision-id"),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from .errors import RetiredModelError
+
 
 @dataclass(frozen=True, slots=True)
 class ModelProfile:
@@ -48,6 +50,18 @@ class ModelProfile:
     """Smallest and largest ``dimensions`` the model can be asked for (None: only its own)."""
     embedding_batch_size: int = 100
     known: bool = True
+    alias_of: str | None = None
+    """The model this name is an alias of (its facts are that model's)."""
+    workers_paid: bool = False
+    """Needs the Workers Paid plan (free accounts get 403/5035)."""
+    batch: bool = False
+    """Takes async batch requests (``?queueRequest=true``)."""
+    task: str | None = None
+    """Catalogue task name (e.g. ``Text Generation``), when the catalogue said."""
+    retired_on: str | None = None
+    """Date the model was retired (ISO), if it was."""
+    replacement: str | None = None
+    """What to use instead of a retired model."""
 
 
 def provider_of(model: str) -> str:
@@ -163,9 +177,91 @@ FLEXIBLE_EMBEDDINGS: dict[str, tuple[int, int]] = {
 }
 
 
-@lru_cache(maxsize=512)
+ALIASES: dict[str, str] = {
+    # Kimi K2.5 answers as K2.6 (Workers AI changelog 2026-05-08, reference §11.3).
+    "@cf/moonshotai/kimi-k2.5": "@cf/moonshotai/kimi-k2.6",
+}
+"""Alias → the model it names; the alias's profile is the target's, with ``alias_of`` set."""
+
+RETIRED: dict[str, tuple[str, str | None]] = {
+    # 18 Workers AI models were retired on 2026-05-30 (reference §11.3); the changelog
+    # names these two. The replacements are our suggestion (same family, still served).
+    "@cf/meta/llama-3.1-8b-instruct": ("2026-05-30", "@cf/meta/llama-3.1-8b-instruct-fp8"),
+    "@hf/nousresearch/hermes-2-pro-mistral-7b": (
+        "2026-05-30", "@cf/meta/llama-3.3-70b-instruct-fp8-fast"),
+}
+"""Retired model → (retirement date, replacement)."""
+
+WORKERS_PAID: frozenset[str] = frozenset({
+    # Workers Paid only (changelog 2026-07-28, reference §11.3); free plans get 403/5035.
+    "@cf/moonshotai/kimi-k2.6",
+    "@cf/moonshotai/kimi-k2.7-code",
+    "@cf/zai-org/glm-5.2",
+})
+
+
+def check_lifecycle(model: str, *, allow_retired: bool = False) -> None:
+    """Raise :class:`~cf_aig.errors.RetiredModelError` for a retired model, before sending.
+
+    The table can be stale: ``allow_retired=True`` (a client and adapter setting) sends
+    anyway.
+
+    >>> check_lifecycle("@cf/meta/llama-3.1-8b-instruct")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.RetiredModelError: @cf/meta/llama-3.1-8b-instruct was retired on 2026-05-30;...
+    """
+    if allow_retired:
+        return
+    profile = get_profile(model)
+    if profile.retired_on is None:
+        return
+    instead = f"use {profile.replacement} instead" if profile.replacement else "pick another"
+    raise RetiredModelError(
+        f"{model} was retired on {profile.retired_on}; {instead} "
+        "(or pass allow_retired=True to send anyway)",
+        model=model, retired_on=profile.retired_on, replacement=profile.replacement)
+
+
 def get_profile(model: str) -> ModelProfile:
-    """The profile of ``model``; never raises for unknown names."""
+    """The profile of ``model``; never raises for unknown names.
+
+    Facts come from the bundled table, refined by the refreshed catalogue when one is
+    cached on disk (see :mod:`cf_aig.catalog`); aliases get their target's facts.
+
+    >>> get_profile("@cf/moonshotai/kimi-k2.5").alias_of
+    '@cf/moonshotai/kimi-k2.6'
+    """
+    return _profile(model, _catalog_generation())
+
+
+def _catalog_generation() -> int:
+    from . import catalog  # imports nothing heavy; the cache file loads on first use
+
+    return catalog.generation()
+
+
+@lru_cache(maxsize=1024)
+def _profile(model: str, generation: int) -> ModelProfile:
+    target = ALIASES.get(model)
+    base = _bundled_profile(target or model)
+    changes: dict[str, Any] = {}
+    if target is not None:
+        changes.update(model=model, alias_of=target)
+    if model in RETIRED:
+        changes["retired_on"], changes["replacement"] = RETIRED[model]
+    if (target or model) in WORKERS_PAID:
+        changes["workers_paid"] = True
+    from . import catalog
+
+    facts = catalog.cached_facts(target or model)
+    if facts:
+        changes.update(facts)
+        changes.setdefault("known", True)
+    return replace(base, **changes) if changes else base
+
+
+def _bundled_profile(model: str) -> ModelProfile:
     provider = provider_of(model)
     if model in _EMBEDDINGS:
         return ModelProfile(

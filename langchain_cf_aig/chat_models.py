@@ -216,7 +216,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_token": "CLOUDFLARE_API_TOKEN"}
+        return {"api_token": "CLOUDFLARE_API_TOKEN",
+                "provider_api_key": "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

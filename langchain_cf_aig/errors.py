@@ -40,6 +40,11 @@ def _both(core_cls: type[core.CfAigError], lc_cls: type[ModelError], doc: str) -
 
 _PAIRS: list[tuple[type[core.CfAigError], type[ModelError], str]] = [
     (core.AuthenticationError, ModelAuthenticationError, "Bad or missing API token."),
+    (core.PolicyDeniedError, ModelPermissionDeniedError, "Refused by a gateway policy (403)."),
+    (core.PlanRequiredError, ModelPermissionDeniedError, "The model needs Workers Paid."),
+    (core.SpendLimitExceededError, ModelRateLimitError, "A spend limit is used up (429)."),
+    (core.ResponsesBillingError, ModelPermissionDeniedError,
+     "/ai/v1/responses refused under Unified Billing (402)."),
     (core.PermissionDeniedError, ModelPermissionDeniedError, "Not allowed for this account."),
     (core.NotFoundError, ModelNotFoundError, "Unknown model, gateway or route."),
     (core.QuotaExceededError, ModelRateLimitError, "Daily allocation or spend limit used up."),

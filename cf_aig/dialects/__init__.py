@@ -83,6 +83,9 @@ class Capabilities:
     """Provider-run tools (web search...) pass through natively."""
     cache_marks: bool = False
     """``cache_control`` marks on parts and tools are carried."""
+    gateway_path: str | None = None
+    """Path below ``{gateway_url}/{account}/{gateway}`` on the gateway host
+    (``surface="gateway"``), or None when the gateway host's ``/compat`` does not serve it."""
 
 
 class StreamState(Protocol):

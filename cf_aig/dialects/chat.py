@@ -495,6 +495,7 @@ def chat_capabilities(model: str, path: str = "/ai/v1/chat/completions") -> Capa
     """
     return Capabilities(
         path=path,
+        gateway_path="/compat/chat/completions" if path == "/ai/v1/chat/completions" else None,
         stream_with_schema=get_profile(model).streaming_json_schema,
         max_tokens_field="max_completion_tokens" if model.startswith("openai/") else "max_tokens",
         audio=True,

@@ -832,6 +832,7 @@ class ResponsesStream(TypedEventStream):
 
 CAPABILITIES = Capabilities(
     path="/ai/v1/responses",
+    gateway_path="/compat/responses",
     stop_sequences=False,
     max_tokens_field="max_completion_tokens",
     file_urls=True,

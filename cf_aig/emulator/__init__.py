@@ -26,6 +26,7 @@ from typing import Any
 
 from .engine import Script
 from .faults import Fault
+from .gateway_host import GatewayConfig
 from .routes import App
 from .server import Server
 from .store import RecordedRequest, State, Stats
@@ -95,6 +96,17 @@ class Emulator:
     def start(self) -> Emulator:
         """Bind and serve on a daemon thread; returns self once listening."""
         if self._thread is not None:
+    @property
+    def gateway_url(self) -> str:
+        """``http://host:port/v1``, the stand-in for https://gateway.ai.cloudflare.com/v1."""
+        return self.base_url.rsplit("/client/v4", 1)[0] + "/v1"
+
+    @property
+    def gateway(self) -> GatewayConfig:
+        """Gateway-host auth, dynamic routes, policies and lifecycle (mutable; see
+        :mod:`cf_aig.emulator.gateway_host`)."""
+        return self._app.gateway_config
+
             return self
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -171,6 +183,7 @@ class Emulator:
 
     @property
     def stats(self) -> Stats:
+        self._app.gateway_config.reset()
         """Live counters: connections opened, requests, client disconnects."""
         return self.state.stats
 

@@ -41,6 +41,9 @@ from .catalog import (
 )
 from .engine import Script
 from .faults import Fault
+from .gateway_host import GATEWAY_PREFIX, GatewayConfig, pipeline_checks
+from .gateway_host import handle as serve_gateway_host
+from .models_api import handle as serve_catalogue
 from .server import Reply, Request
 from .store import REDACTED, CacheEntry, RecordedRequest, State
 from .wire import HttpError
@@ -148,6 +151,8 @@ class App:
         self.state = state
         self.token = token
         self.stream_delay = stream_delay
+        self.gateway_config = GatewayConfig()
+        """Gateway host, policies and lifecycle (``gateway_host.py``)."""
         self._model_routes: dict[str, ModelRoute] = {
             "ai/v1/chat/completions": self._chat_completions,
             "ai/v1/embeddings": self._embeddings,
@@ -165,6 +170,8 @@ class App:
                 body = json.loads(req.body)
             except ValueError:
                 body = None
+        if req.path.startswith(GATEWAY_PREFIX):
+            return serve_gateway_host(self, req, body)
         auth = req.headers.get("authorization")
         shown = {k: (REDACTED if k == "authorization" else v) for k, v in req.headers.items()}
         with self.state.lock:
@@ -179,6 +186,8 @@ class App:
         try:
             if rest.startswith("ai-gateway/gateways/"):
                 return self._logs_api(req, rest[len("ai-gateway/gateways/"):], body)
+            if rest.startswith("ai/models/"):
+                return serve_catalogue(req, rest)
             route = self._model_routes.get(rest)
             if route is None and rest.startswith("ai/run/"):
                 route = self._run_model
@@ -193,6 +202,10 @@ class App:
         except HttpError as err:
             return _json_reply(err.status, err.body)
         return self._model_call(req, rest, route, body)
+
+    def serve_model(self, req: Request, rest: str, body: Any) -> Reply:
+        """Run the model route ``rest`` for a request already authenticated elsewhere."""
+        return self._model_call(req, rest, self._model_routes[rest], body)
 
     def _authorized(self, auth: str | None) -> bool:
         if not auth or not auth.startswith("Bearer ") or not auth[7:].strip():
@@ -221,6 +234,7 @@ class App:
         cached = False
         try:
             opts = parse_gateway_headers(req.headers)
+            pipeline_checks(self.gateway_config, req, rest, model, gateway, opts.metadata)
             raw_fault = req.headers.get("x-cf-aig-emulator-fault")
             try:
                 fault = Fault.from_header(raw_fault) if raw_fault else None

@@ -369,7 +369,7 @@ def test_bad_requests_are_typed_and_not_retried(client: Client, cf_aig_emulator:
     with pytest.raises(NotFoundError):
         client.chat(req(api, model=MODELS[api] + "-nope"), api=api)
     with pytest.raises(BadRequestError) as info:
-        client.chat(req(api, model="@cf/meta/llama-3.1-8b-instruct"),
+        client.chat(req(api, model="@cf/meta/llama-3.1-8b-instruct-fp8"),
                     api=api)
     assert info.value.code == 7003
     assert len(model_calls(cf_aig_emulator)) == 2

@@ -27,6 +27,7 @@ from cf_aig import (
     RateLimitError,
     ResponseDecodeError,
     ServerError,
+    SpendLimitExceededError,
     StreamInterruptedError,
 )
 from cf_aig.emulator import Emulator, Fault, Script
@@ -203,7 +204,7 @@ def test_run_dialect_invoke_and_stream(client: Client, model: str) -> None:
 
 
 def test_run_classic_tool_calls_become_openai_shape(client: Client) -> None:
-    req = {"model": "@hf/nousresearch/hermes-2-pro-mistral-7b", "tools": [WEATHER_TOOL],
+    req = {"model": "@cf/meta/llama-3.1-8b-instruct-fp8", "tools": [WEATHER_TOOL],
            "messages": [{"role": "user", "content": "call get_weather for Rome, 2 days"}]}
     msg = client.chat(req, api="run").completion["choices"][0]["message"]
     call = msg["tool_calls"][0]
@@ -280,7 +281,7 @@ def test_logs_get_and_feedback(client: Client) -> None:
     (Fault(code=3040, retry_after=0.01), RateLimitError, 3),
     (Fault(code=3036), QuotaExceededError, 1),
     (Fault(code=4006), QuotaExceededError, 1),
-    (Fault(code=2041), QuotaExceededError, 1),
+    (Fault(code=2041), SpendLimitExceededError, 1),
     (Fault(status=500), ServerError, 3),
     (Fault(status=502), ServerError, 3),
     (Fault(status=503, code=3043), ServerError, 3),

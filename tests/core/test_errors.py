@@ -14,7 +14,7 @@ from cf_aig.errors import error_from_body
     (429, {"success": False, "errors": [{"code": 3040, "message": "Capacity temporarily exceeded"}]}, E.RateLimitError, 3040, True),
     (429, {"success": False, "errors": [{"code": 3036, "message": "daily free allocation"}]}, E.QuotaExceededError, 3036, False),
     (429, {"success": False, "errors": [{"code": 4006, "message": "neurons"}]}, E.QuotaExceededError, 4006, False),
-    (429, {"name": "AiGatewayError", "internalCode": 2041, "error": [{"code": 2041, "message": "Spend limit exceeded"}]}, E.QuotaExceededError, 2041, False),
+    (429, {"name": "AiGatewayError", "internalCode": 2041, "error": [{"code": 2041, "message": "Spend limit exceeded"}]}, E.SpendLimitExceededError, 2041, False),
     (429, {"name": "AiGatewayError", "internalCode": 2003, "error": [{"code": 2003, "message": "Rate limited"}]}, E.RateLimitError, 2003, True),
     (429, b"", E.RateLimitError, None, True),
     (424, {"name": "AiGatewayError", "internalCode": 2016, "error": [{"code": 2016, "message": "Prompt blocked"}]}, E.GuardrailBlockedError, 2016, False),
@@ -35,7 +35,7 @@ from cf_aig.errors import error_from_body
     (400, {"error": {"message": "bad", "type": "invalid_request_error", "param": None, "code": None}}, E.BadRequestError, None, False),
     (529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}, "request_id": "req_1"}, E.ServerError, None, True),
     (401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}, E.AuthenticationError, None, False),
-    (403, {"errors": [{"code": 5035, "message": "paid plan"}]}, E.PermissionDeniedError, 5035, False),
+    (403, {"errors": [{"code": 5035, "message": "paid plan"}]}, E.PlanRequiredError, 5035, False),
     (400, {"name": "AiGatewayError", "internalCode": 2029, "error": [{"code": 2029, "message": "DLP"}]}, E.DLPBlockedError, 2029, False),
 ])
 def test_envelopes(status: int, body: object, cls: type, code: object, retryable: bool) -> None:

@@ -282,7 +282,8 @@ def test_api_key_alias_and_secret() -> None:
     )
     assert isinstance(llm.api_token, SecretStr)
     assert "sekret" not in repr(llm)
-    assert llm.lc_secrets == {"api_token": "CLOUDFLARE_API_TOKEN"}
+    assert llm.lc_secrets == {"api_token": "CLOUDFLARE_API_TOKEN",
+                              "provider_api_key": "CLOUDFLARE_AI_GATEWAY_PROVIDER_KEY"}
 
 
 def test_ls_params_follow_per_call_model() -> None:
