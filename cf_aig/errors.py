@@ -72,6 +72,19 @@ class APITimeoutError(CfAigError):
     retryable = True
 
 
+class BatchTimeoutError(APITimeoutError):
+    """A batch job was not done by the ``wait()`` deadline; the job itself stays valid.
+
+    ``job_id`` names it (``client.batch_job(model, job_id, counts)`` rebuilds it).
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, job_id: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.job_id = job_id
+
+
 class ResponseDecodeError(CfAigError):
     """The gateway answered with a body that is not what the protocol allows."""
 
@@ -151,19 +164,6 @@ class ServerError(APIStatusError):
     retryable = True
 
 
-class ConfigurationError(ValueError):
-    """Settings are missing or invalid; raised before anything is sent."""
-
-
-class MissingCredentialsError(ConfigurationError):
-    """No account id or API token was given as argument or environment variable."""
-
-
-class InvalidIdError(ConfigurationError):
-    """An account, gateway, log or model id that cannot be a URL path segment.
-
-    >>> from cf_aig import Client
-    >>> Client(account_id="..", api_token="t")
 class PolicyDeniedError(PermissionDeniedError):
     """A gateway policy refused the request (403 "Access denied by policy"): not retried.
 
@@ -204,25 +204,25 @@ class ResponsesBillingError(InsufficientCreditsError):
     """
 
 
+class ConfigurationError(ValueError):
+    """Settings are missing or invalid; raised before anything is sent."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """No account id or API token was given as argument or environment variable."""
+
+
+class InvalidIdError(ConfigurationError):
+    """An account, gateway, log or model id that cannot be a URL path segment.
+
+    >>> from cf_aig import Client
+    >>> Client(account_id="..", api_token="t")
     Traceback (most recent call last):
     ...
     cf_aig.errors.InvalidIdError: account_id (or $CLOUDFLARE_ACCOUNT_ID) has a '.' or '..'...
     """
 
 
-_BY_CODE: dict[int, type[APIStatusError]] = {
-    10000: AuthenticationError,
-    9109: AuthenticationError,
-    2009: AuthenticationError,
-    2001: NotFoundError,
-    2003: RateLimitError,
-    3040: RateLimitError,
-    3036: QuotaExceededError,
-    4006: QuotaExceededError,
-    2041: SpendLimitExceededError,
-    2021: InsufficientCreditsError,
-    2016: GuardrailBlockedError,
-    2017: GuardrailBlockedError,
 class RetiredModelError(ConfigurationError):
     """The model was retired; raised before sending, naming the date and a replacement.
 
@@ -238,6 +238,19 @@ class RetiredModelError(ConfigurationError):
         self.replacement = replacement
 
 
+_BY_CODE: dict[int, type[APIStatusError]] = {
+    10000: AuthenticationError,
+    9109: AuthenticationError,
+    2009: AuthenticationError,
+    2001: NotFoundError,
+    2003: RateLimitError,
+    3040: RateLimitError,
+    3036: QuotaExceededError,
+    4006: QuotaExceededError,
+    2041: SpendLimitExceededError,
+    2021: InsufficientCreditsError,
+    2016: GuardrailBlockedError,
+    2017: GuardrailBlockedError,
     7013: GuardrailUnavailableError,
     2029: DLPBlockedError,
     2030: DLPBlockedError,
@@ -371,19 +384,6 @@ def error_from_body(
     cls = _classify(status, code, etype, text)
     if isinstance(body, bytes):
         body = body.decode("utf-8", "replace")
-    return cls(text, status=status, code=code, log_id=log_id, body=body, retry_after=retry_after)
-
-
-class ResponseTooLargeError(CfAigError):
-    """The answer (body, SSE line or event, or decompressed size) passed a byte cap.
-
-    ``limit`` is the cap; raise ``max_response_bytes`` per client or per call.
-
-    >>> ResponseTooLargeError("too large", limit=1024).limit
-    1024
-    """
-
-    def __init__(self, message: str, *, limit: int = 0, **kw: Any) -> None:
     policy = _policy_error(status, body, text)
     if policy is not None:
         policy_cls, extra = policy
@@ -391,8 +391,8 @@ class ResponseTooLargeError(CfAigError):
                           retry_after=retry_after, **extra)
     if cls is PlanRequiredError:
         text += ": this model needs the Workers Paid plan; upgrade the account or pick another"
-        super().__init__(message, **kw)
-        self.limit = limit
+    return cls(text, status=status, code=code, log_id=log_id, body=body, retry_after=retry_after)
+
 
 def _policy_error(
     status: int | None, body: Any, message: str
@@ -440,6 +440,19 @@ def responses_billing_hint(err: CfAigError, path: str) -> CfAigError:
     return ResponsesBillingError(hint, status=err.status, code=err.code, log_id=err.log_id,
                                  body=err.body, retry_after=err.retry_after)
 
+
+class ResponseTooLargeError(CfAigError):
+    """The answer (body, SSE line or event, or decompressed size) passed a byte cap.
+
+    ``limit`` is the cap; raise ``max_response_bytes`` per client or per call.
+
+    >>> ResponseTooLargeError("too large", limit=1024).limit
+    1024
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.limit = limit
 
 
 class RedirectError(APIStatusError):
