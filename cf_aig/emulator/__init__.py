@@ -89,14 +89,6 @@ class Emulator:
                 "CLOUDFLARE_ACCOUNT_ID": self.account_id, "CLOUDFLARE_API_TOKEN": token}
 
     @property
-    def account_url(self) -> str:
-        """``base_url`` plus ``/accounts/{account_id}``."""
-        return f"{self.base_url}/accounts/{self.account_id}"
-
-    def start(self) -> Emulator:
-        """Bind and serve on a daemon thread; returns self once listening."""
-        if self._thread is not None:
-    @property
     def gateway_url(self) -> str:
         """``http://host:port/v1``, the stand-in for https://gateway.ai.cloudflare.com/v1."""
         return self.base_url.rsplit("/client/v4", 1)[0] + "/v1"
@@ -107,6 +99,14 @@ class Emulator:
         :mod:`cf_aig.emulator.gateway_host`)."""
         return self._app.gateway_config
 
+    @property
+    def account_url(self) -> str:
+        """``base_url`` plus ``/accounts/{account_id}``."""
+        return f"{self.base_url}/accounts/{self.account_id}"
+
+    def start(self) -> Emulator:
+        """Bind and serve on a daemon thread; returns self once listening."""
+        if self._thread is not None:
             return self
         ready = threading.Event()
         failure: list[BaseException] = []
@@ -172,8 +172,10 @@ class Emulator:
             self.state.queue.extend(items)
 
     def reset(self) -> None:
-        """Clear the queue, cache, logs, recorded requests and stats."""
+        """Clear the queue, cache, logs, recorded requests and stats; gateway settings
+        back to their defaults."""
         self.state.reset()
+        self._app.gateway_config.reset()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -183,7 +185,6 @@ class Emulator:
 
     @property
     def stats(self) -> Stats:
-        self._app.gateway_config.reset()
         """Live counters: connections opened, requests, client disconnects."""
         return self.state.stats
 
