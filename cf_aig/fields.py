@@ -78,7 +78,9 @@ class GatewayFields(_OptionFields):
         default=None, description="AI Gateway id (else $CLOUDFLARE_AI_GATEWAY_ID; the "
         "account's default gateway when unset).")
     timeout: float | None = Field(
-        default=None, gt=0, description="Client-side timeout per request, seconds (120).")
+        default=None, gt=0, validation_alias=AliasChoices("timeout", "request_timeout"),
+        description="Client-side timeout per request, seconds (120; also as "
+        "request_timeout, the anchors' name).")
     max_retries: int | None = Field(
         default=None, ge=0, le=10, description="Client-side retries of retryable errors (2).")
     default_headers: dict[str, str] | None = Field(

@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 """How structured output is asked for: native ``response_format`` JSON schema, a forced
 tool whose parameters are the schema, or JSON mode plus the schema in the prompt."""
+from .reasoning import apply_reasoning
 
 ToolChoice = str | dict[str, Any]
 
@@ -322,6 +323,7 @@ __all__ = [
     "place_max_tokens",
     "resolve_tool_choice",
     "structured_output_method",
+    apply_reasoning(request, api)  # thinking / reasoning / effort → the endpoint's form
     "token_usage",
     "tool_names",
 ]

@@ -113,7 +113,14 @@ _TABLE: dict[str, dict[str, Any]] = {
     "google/gemini-2.5-flash": _GEMINI,
     "google/gemini-2.5-pro": _GEMINI,
     "xai/grok-3": dict(context_window=131_072, max_output_tokens=16_384),
-    "deepseek/deepseek-chat": dict(context_window=128_000, max_output_tokens=8_192),
+    # DeepSeek's API has JSON mode (json_object) but no JSON-schema output.
+    "deepseek/deepseek-chat": dict(context_window=128_000, max_output_tokens=8_192,
+                                   json_schema=False),
+    "deepseek/deepseek-reasoner": dict(context_window=128_000, max_output_tokens=65_536,
+                                       reasoning=True, json_schema=False),
+    "xai/grok-4": dict(context_window=256_000, max_output_tokens=32_768, reasoning=True,
+                       vision=True),
+    "alibaba/qwen3-max": dict(context_window=262_144, max_output_tokens=65_536),
     "@cf/moonshotai/kimi-k2.6": dict(
         _WAI_CHAT, context_window=262_144, max_output_tokens=32_768, vision=True, reasoning=True
     ),

@@ -51,6 +51,9 @@ _SAMPLING = (
     "frequency_penalty",
     "presence_penalty",
     "reasoning_effort",
+    "thinking",
+    "reasoning",
+    "effort",
     "n",
     "logprobs",
     "top_logprobs",
@@ -149,6 +152,15 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     """Penalty for tokens already present."""
     reasoning_effort: str | None = None
     """Reasoning effort (``low``/``medium``/``high``) for reasoning models."""
+    thinking: dict[str, Any] | None = None
+    """ChatAnthropic's ``{"type": "enabled", "budget_tokens": N}``: native on Anthropic's
+    wire, a reasoning effort elsewhere (:mod:`cf_aig.reasoning`)."""
+    reasoning: dict[str, Any] | None = None
+    """ChatOpenAI's Responses ``{"effort": ..., "summary": ...}``: native on
+    ``api="responses"``, its effort elsewhere (``summary`` only on responses)."""
+    effort: str | None = None
+    """ChatAnthropic's ``effort`` (``output_config.effort`` on Anthropic's wire, a reasoning
+    effort elsewhere)."""
     n: int | None = None
     """Number of choices (invoke only)."""
     logprobs: bool | None = None
@@ -179,6 +191,9 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         if isinstance(values, Mapping):
             allowed = set(cls.model_fields) | {
                 f.alias for f in cls.model_fields.values() if f.alias
+            } | {  # validation aliases (request_timeout for timeout...)
+                c for f in cls.model_fields.values()
+                for c in getattr(f.validation_alias, "choices", ()) if isinstance(c, str)
             }
             unknown = sorted(set(values) - allowed)
             if unknown:

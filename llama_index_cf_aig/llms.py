@@ -33,7 +33,7 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import Model, PydanticProgramMode
 from llama_index_instrumentation import get_dispatcher
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel
 from pydantic_core import from_json
 
 from cf_aig.policy import (
@@ -71,6 +71,9 @@ _SAMPLING = (
     ("frequency_penalty", "frequency_penalty"),
     ("presence_penalty", "presence_penalty"),
     ("reasoning_effort", "reasoning_effort"),
+    ("thinking", "thinking"),
+    ("reasoning", "reasoning"),
+    ("effort", "effort"),
 )
 
 
@@ -109,6 +112,19 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     reasoning_effort: str | None = Field(
         default=None, description="Reasoning effort for reasoning models: low, medium, high."
     )
+    thinking: dict[str, Any] | None = Field(
+        default=None, validation_alias=AliasChoices("thinking", "thinking_dict"),
+        description="Anthropic's {'type': 'enabled', 'budget_tokens': N} (also as "
+        "thinking_dict): native on Anthropic's wire, a reasoning effort elsewhere.")
+    reasoning: dict[str, Any] | None = Field(
+        default=None, description="OpenAI Responses' {'effort', 'summary'}: native on "
+        "api='responses', its effort elsewhere (summary only on responses).")
+    effort: str | None = Field(
+        default=None, description="Anthropic's effort (output_config.effort on Anthropic's "
+        "wire, a reasoning effort elsewhere).")
+    strict: bool = Field(
+        default=False, description="Strict tool schemas: sent as 'strict' inside each "
+        "function tool (never as a body key).")
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request-body fields sent with every call."
     )
@@ -293,9 +309,14 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
             if isinstance(user_msg, str):
                 user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
             messages.append(user_msg)
+        strict = kwargs.pop("strict", None)
+        strict = self.strict if strict is None else strict
         out: dict[str, Any] = {"messages": messages, **kwargs}
         if tools:
             out["tools"] = [tool_to_canonical(t) for t in tools]
+            if strict:  # OpenAI's place for it: inside each function
+                for tool in out["tools"]:
+                    tool["function"]["strict"] = True
             # Relaxed or refused where the model cannot be forced: cf_aig.policy, in _prepare.
             choice = normalize_tool_choice(
                 tool_choice, tool_names(out["tools"]), required=tool_required
