@@ -61,7 +61,13 @@ from ..errors import (
 from ..profiles import get_profile
 from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from . import Capabilities, FixedPathDialect
-from .chat import TypedEventStream, check_error, completion_to_chunks, make_chunk
+from ._common import (
+    FINISH_REASONS,
+    TypedEventStream,
+    check_error,
+    completion_to_chunks,
+    make_chunk,
+)
 
 DEFAULT_MAX_TOKENS = 8192
 """``max_tokens`` when the request sets none (capped by the model profile)."""
@@ -77,17 +83,6 @@ THINKING_BUDGETS: dict[str, int] = {
 """``reasoning_effort`` → ``thinking.budget_tokens`` (1024 is Anthropic's minimum)."""
 
 _MIN_BUDGET = 1024
-
-FINISH_REASONS: dict[str, str] = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "pause_turn": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
-"""Anthropic ``stop_reason`` → canonical ``finish_reason`` (unknown values → ``stop``)."""
 
 # Native Messages fields a canonical request may carry; they pass through untouched.
 _NATIVE = frozenset(

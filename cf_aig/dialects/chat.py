@@ -20,58 +20,23 @@ import uuid
 from functools import lru_cache
 from typing import Any, cast
 
-from pydantic_core import from_json
-
 from ..accumulate import monotonic_usage, new_tool_call_id
 from ..errors import (
     CfAigError,
     ConfigurationError,
     ResponseDecodeError,
     StreamInterruptedError,
-    error_from_body,
 )
 from ..profiles import get_profile, provider_of
 from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from . import Capabilities
+from ._common import FINISH_REASONS, SHAPE_ERRORS, make_chunk, shape_error, text_of_parts
+from ._common import check_error as check_error  # re-exported for older imports
+from ._common import completion_to_chunks as completion_to_chunks
+from ._common import loads as loads
+from ._common import strip_history_extras as strip_history_extras
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-
-def loads(data: bytes | str, what: str) -> Any:
-    """Parse JSON or raise :class:`ResponseDecodeError` naming ``what`` was malformed."""
-    try:
-        return from_json(data)
-    except ValueError as exc:
-        snippet = data[:200] if isinstance(data, str) else data[:200].decode("utf-8", "replace")
-        raise ResponseDecodeError(f"malformed JSON in {what}: {snippet!r}") from exc
-
-
-def check_error(obj: Any, status: int | None = None) -> None:
-    """Raise the typed error if ``obj`` is an error payload (any envelope)."""
-    if not isinstance(obj, dict):
-        return
-    if (
-        obj.get("success") is False
-        or (obj.get("error") and "choices" not in obj)
-        or (obj.get("type") == "error")
-    ):
-        code = obj.get("httpCode") or obj.get("status")
-        raise error_from_body(code if isinstance(code, int) else status, obj)
-
-
-_HISTORY_EXTRAS = ("reasoning_content", "thinking_blocks", "annotations", "server_tool_calls",
-                   "server_tool_results")
-
-
-def strip_history_extras(messages: list[Any]) -> list[Any]:
-    """Drop what assistant turns keep for round trips on other endpoints (reasoning,
-    ``thinking_blocks``, citations, provider-run tool calls and results): they are outputs
-    of an earlier turn, OpenAI-style endpoints reject unknown message fields, and the
-    turn's text still goes."""
-    if not any(isinstance(m, dict) and (m.keys() & _HISTORY_EXTRAS) for m in messages):
-        return messages
-    return [{k: v for k, v in m.items() if k not in _HISTORY_EXTRAS}
-            if isinstance(m, dict) else m for m in messages]
 
 
 _DATED_TOOL = re.compile(r"_\d{8}$")  # Anthropic server tools: web_search_20250305 ...
@@ -128,21 +93,6 @@ enable_search=True with an alibaba/* model on chat completions
             "(Anthropic)")
 
 
-FINISH_REASONS = {"model_length": "length", "max_tokens": "length", "eos": "stop",
-                  "end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls"}
-"""Provider spellings of finish reasons → OpenAI's (others pass through unchanged)."""
-
-
-def text_of_parts(content: Any) -> Any:
-    """Content given as a list of ``{"type": "text", "text"}`` parts → one string;
-    anything else is returned unchanged."""
-    if isinstance(content, list) and all(
-        isinstance(p, dict) and p.get("type") in ("text", "output_text") for p in content
-    ):
-        return "".join(str(p.get("text") or "") for p in content)
-    return content
-
-
 def normalize_message(message: dict[str, Any]) -> None:
     """In place: ``reasoning`` → ``reasoning_content``; text-part lists → a string;
     tool-call ids and string arguments."""
@@ -187,47 +137,9 @@ def normalize_completion(body: dict[str, Any]) -> ChatCompletion:
             reason = choice.get("finish_reason")
             if reason in FINISH_REASONS:
                 choice["finish_reason"] = FINISH_REASONS[reason]
-    except (TypeError, AttributeError, KeyError, IndexError) as exc:
-        raise ResponseDecodeError(
-            f"unexpected chat.completion shape ({type(exc).__name__}: {exc}): "
-            f"{str(body)[:200]}") from exc
+    except SHAPE_ERRORS as exc:
+        raise shape_error("chat.completion", body, exc) from exc
     return body  # type: ignore[return-value]
-
-
-def completion_to_chunks(completion: ChatCompletion) -> list[ChatCompletionChunk]:
-    """A whole completion as stream chunks (for a JSON body where a stream was asked)."""
-    base: dict[str, Any] = {
-        "id": completion.get("id", ""),
-        "object": "chat.completion.chunk",
-        "created": completion.get("created", 0),
-        "model": completion.get("model", ""),
-    }
-    chunks: list[ChatCompletionChunk] = []
-    for choice in completion.get("choices") or ():
-        delta: dict[str, Any] = dict(choice.get("message") or {})
-        if delta.get("tool_calls"):
-            delta["tool_calls"] = [dict(tc, index=i) for i, tc in enumerate(delta["tool_calls"])]
-        choices = [
-            {
-                "index": choice.get("index", 0),
-                "delta": delta,
-                "finish_reason": choice.get("finish_reason"),
-            }
-        ]
-        chunks.append(make_chunk(base, choices))
-    if completion.get("usage"):
-        chunks.append(make_chunk(base, [], completion["usage"]))
-    return chunks
-
-
-def make_chunk(
-    base: dict[str, Any], choices: list[dict[str, Any]], usage: Any = None
-) -> ChatCompletionChunk:
-    """A chunk dict from a base (id, model, created) and its choices."""
-    chunk: dict[str, Any] = {**base, "choices": choices}
-    if usage is not None:
-        chunk["usage"] = usage
-    return cast(ChatCompletionChunk, chunk)
 
 
 def _add_usage(total: dict[str, Any], inc: dict[str, Any]) -> None:
@@ -288,10 +200,10 @@ class ChunkStream:
     def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
         try:
             return self._event(data)
-        except (TypeError, AttributeError, KeyError, IndexError) as exc:
-            raise ResponseDecodeError(
-                f"unexpected stream event shape ({type(exc).__name__}: {exc}): "
-                f"{data[:200]!r}") from exc
+        except CfAigError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise shape_error("stream event", data, exc) from exc
 
     def _event(self, data: bytes) -> list[ChatCompletionChunk]:
         if data == b"[DONE]":
@@ -430,60 +342,6 @@ class ChunkStream:
 
 
 
-class TypedEventStream:
-    """Shared shell of the decoders for typed event streams (Messages, Responses).
-
-    It parses each event's JSON, names it by its ``type`` (else the SSE event name),
-    hands it to :meth:`_event`, and turns a payload of unexpected shape into a
-    :class:`ResponseDecodeError`. Chunks get one id per stream (the provider's when it
-    sends one). :meth:`finish` raises if the terminal event never came.
-    """
-
-    __slots__ = ("_created", "_done", "_id", "_model")
-    ID_PREFIX = "chatcmpl"
-    LABEL = "stream"
-    TERMINAL = "its terminal event"
-
-    def __init__(self, model: str) -> None:
-        self._model = model
-        self._id: str | None = None
-        self._created = int(time.time())
-        self._done = False
-
-    def _base(self) -> dict[str, Any]:
-        if self._id is None:
-            self._id = f"{self.ID_PREFIX}_{uuid.uuid4().hex[:24]}"
-        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
-                "model": self._model}
-
-    def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
-        return make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": reason}])
-
-    def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
-        if data.strip() == b"[DONE]":  # not sent by these APIs; some proxies append it
-            return []
-        obj = loads(data, f"{self.LABEL} stream event")
-        if not isinstance(obj, dict):
-            raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
-        kind = obj.get("type") if isinstance(obj.get("type"), str) else name
-        try:
-            return self._event(kind, obj)
-        except CfAigError:
-            raise
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-            raise ResponseDecodeError(
-                f"malformed {self.LABEL} {kind} event: {data[:200]!r}") from exc
-
-    def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
-        raise NotImplementedError
-
-    def finish(self) -> list[ChatCompletionChunk]:
-        if not self._done:
-            raise StreamInterruptedError(
-                f"the {self.LABEL} stream ended without {self.TERMINAL}: the answer is truncated")
-        return []
-
-
 @lru_cache(maxsize=512)
 def chat_capabilities(model: str, path: str = "/ai/v1/chat/completions") -> Capabilities:
     """What a Chat Completions body carries for ``model`` (also unified ``/ai/run`` input
@@ -515,8 +373,8 @@ class ChatCompletionsDialect:
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         check_chat_extensions(request, "/ai/v1/chat/completions")
-        body["messages"] = strip_history_extras(body.get("messages") or [])
         body: dict[str, Any] = dict(request)
+        body["messages"] = strip_history_extras(body.get("messages") or [])
         if stream:
             body["stream"] = True
             opts = dict(body.get("stream_options") or {})

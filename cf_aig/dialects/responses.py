@@ -60,7 +60,7 @@ from ..types import (
     Usage,
 )
 from . import Capabilities, FixedPathDialect
-from .chat import TypedEventStream, check_error, completion_to_chunks, make_chunk
+from ._common import TypedEventStream, check_error, completion_to_chunks, make_chunk
 
 # Native Responses fields a canonical request may carry; they pass through untouched.
 _PASSTHROUGH = frozenset(

@@ -29,14 +29,13 @@ from ..errors import ConfigurationError, ResponseDecodeError
 from ..profiles import get_profile, is_workers_ai
 from ..types import Api, ChatCompletion, ChatRequest
 from . import Capabilities, StreamState, ToolChoiceForm
+from ._common import SHAPE_ERRORS, check_error, shape_error, strip_history_extras
 from .chat import (
     ChunkStream,
     chat_capabilities,
     check_chat_extensions,
-    check_error,
     normalize_completion,
     normalize_tool_call,
-    strip_history_extras,
 )
 
 # Fields classic text-generation models accept (reference §4.2.2).
@@ -268,10 +267,8 @@ class WorkersAIDialect:
         if isinstance(result, dict) and ("response" in result or "tool_calls" in result):
             try:
                 return classic_to_completion(result, model=str(result.get("model", "")))
-            except (TypeError, AttributeError, KeyError, IndexError) as exc:
-                raise ResponseDecodeError(
-                    f"unexpected /ai/run result shape ({type(exc).__name__}: {exc}): "
-                    f"{str(result)[:200]}") from exc
+            except SHAPE_ERRORS as exc:
+                raise shape_error("/ai/run result", result, exc) from exc
         raise ResponseDecodeError(f"unrecognised /ai/run result: {str(body)[:200]}")
 
     def stream_state(self, model: str) -> StreamState:

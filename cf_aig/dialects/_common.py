@@ -1,0 +1,193 @@
+"""Helpers every dialect shares, and the one boundary for answers of unexpected shape.
+
+- :func:`loads` — JSON or :class:`~cf_aig.errors.ResponseDecodeError` naming what was
+  malformed; :func:`check_error` — raise the typed error of an error payload (any envelope);
+- :data:`SHAPE_ERRORS` and :func:`shape_error` — a decoder that indexes a payload of the
+  wrong shape (a list where an object was due, a missing key) fails with one of
+  :data:`SHAPE_ERRORS`; every dialect (and the client's stream loop) catches exactly those
+  and raises :func:`shape_error`'s :class:`~cf_aig.errors.ResponseDecodeError`;
+- :data:`FINISH_REASONS`, :func:`text_of_parts`, :func:`strip_history_extras`;
+- :func:`make_chunk`, :func:`completion_to_chunks` and :class:`TypedEventStream`, the shell
+  of the decoders for typed event streams (Messages, Responses).
+
+>>> str(shape_error("stream event", b'[1]', TypeError("not a mapping")))
+"unexpected stream event shape (TypeError: not a mapping): b'[1]'"
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, cast
+
+from pydantic_core import from_json
+
+from ..errors import CfAigError, ResponseDecodeError, StreamInterruptedError, error_from_body
+from ..types import ChatCompletion, ChatCompletionChunk
+
+SHAPE_ERRORS: tuple[type[Exception], ...] = (
+    TypeError, ValueError, KeyError, AttributeError, IndexError)
+"""What indexing a payload of unexpected shape raises. Catch these (after letting a
+:class:`~cf_aig.errors.CfAigError` through) and raise :func:`shape_error`."""
+
+
+def shape_error(what: str, data: Any, exc: BaseException) -> ResponseDecodeError:
+    """The :class:`ResponseDecodeError` for ``what`` (e.g. ``"stream event"``) whose payload
+    ``data`` had an unexpected shape; the payload is shown cut to 200 characters."""
+    shown = data[:200] if isinstance(data, (bytes, str)) else str(data)[:200]
+    return ResponseDecodeError(
+        f"unexpected {what} shape ({type(exc).__name__}: {exc}): {shown!r}")
+
+
+def loads(data: bytes | str, what: str) -> Any:
+    """Parse JSON or raise :class:`ResponseDecodeError` naming ``what`` was malformed."""
+    try:
+        return from_json(data)
+    except ValueError as exc:
+        snippet = data[:200] if isinstance(data, str) else data[:200].decode("utf-8", "replace")
+        raise ResponseDecodeError(f"malformed JSON in {what}: {snippet!r}") from exc
+
+
+def check_error(obj: Any, status: int | None = None) -> None:
+    """Raise the typed error if ``obj`` is an error payload (any envelope)."""
+    if not isinstance(obj, dict):
+        return
+    if (
+        obj.get("success") is False
+        or (obj.get("error") and "choices" not in obj)
+        or (obj.get("type") == "error")
+    ):
+        code = obj.get("httpCode") or obj.get("status")
+        raise error_from_body(code if isinstance(code, int) else status, obj)
+
+
+_HISTORY_EXTRAS = ("reasoning_content", "thinking_blocks", "annotations", "server_tool_calls",
+                   "server_tool_results")
+
+
+def strip_history_extras(messages: list[Any]) -> list[Any]:
+    """Drop what assistant turns keep for round trips on other endpoints (reasoning,
+    ``thinking_blocks``, citations, provider-run tool calls and results): they are outputs
+    of an earlier turn, OpenAI-style endpoints reject unknown message fields, and the
+    turn's text still goes."""
+    if not any(isinstance(m, dict) and (m.keys() & _HISTORY_EXTRAS) for m in messages):
+        return messages
+    return [{k: v for k, v in m.items() if k not in _HISTORY_EXTRAS}
+            if isinstance(m, dict) else m for m in messages]
+
+
+
+FINISH_REASONS: dict[str, str] = {
+    "model_length": "length",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "eos": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+"""Provider spellings of finish reasons (Workers AI, Anthropic ``stop_reason``) → the
+canonical OpenAI ones; every dialect maps through this one table."""
+
+
+def text_of_parts(content: Any) -> Any:
+    """Content given as a list of ``{"type": "text", "text"}`` parts → one string;
+    anything else is returned unchanged."""
+    if isinstance(content, list) and all(
+        isinstance(p, dict) and p.get("type") in ("text", "output_text") for p in content
+    ):
+        return "".join(str(p.get("text") or "") for p in content)
+    return content
+
+
+
+def completion_to_chunks(completion: ChatCompletion) -> list[ChatCompletionChunk]:
+    """A whole completion as stream chunks (for a JSON body where a stream was asked)."""
+    base: dict[str, Any] = {
+        "id": completion.get("id", ""),
+        "object": "chat.completion.chunk",
+        "created": completion.get("created", 0),
+        "model": completion.get("model", ""),
+    }
+    chunks: list[ChatCompletionChunk] = []
+    for choice in completion.get("choices") or ():
+        delta: dict[str, Any] = dict(choice.get("message") or {})
+        if delta.get("tool_calls"):
+            delta["tool_calls"] = [dict(tc, index=i) for i, tc in enumerate(delta["tool_calls"])]
+        choices = [
+            {
+                "index": choice.get("index", 0),
+                "delta": delta,
+                "finish_reason": choice.get("finish_reason"),
+            }
+        ]
+        chunks.append(make_chunk(base, choices))
+    if completion.get("usage"):
+        chunks.append(make_chunk(base, [], completion["usage"]))
+    return chunks
+
+
+def make_chunk(
+    base: dict[str, Any], choices: list[dict[str, Any]], usage: Any = None
+) -> ChatCompletionChunk:
+    """A chunk dict from a base (id, model, created) and its choices."""
+    chunk: dict[str, Any] = {**base, "choices": choices}
+    if usage is not None:
+        chunk["usage"] = usage
+    return cast(ChatCompletionChunk, chunk)
+
+
+
+class TypedEventStream:
+    """Shared shell of the decoders for typed event streams (Messages, Responses).
+
+    It parses each event's JSON, names it by its ``type`` (else the SSE event name),
+    hands it to :meth:`_event`, and turns a payload of unexpected shape into a
+    :class:`ResponseDecodeError`. Chunks get one id per stream (the provider's when it
+    sends one). :meth:`finish` raises if the terminal event never came.
+    """
+
+    __slots__ = ("_created", "_done", "_id", "_model")
+    ID_PREFIX = "chatcmpl"
+    LABEL = "stream"
+    TERMINAL = "its terminal event"
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._id: str | None = None
+        self._created = int(time.time())
+        self._done = False
+
+    def _base(self) -> dict[str, Any]:
+        if self._id is None:
+            self._id = f"{self.ID_PREFIX}_{uuid.uuid4().hex[:24]}"
+        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created,
+                "model": self._model}
+
+    def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
+        return make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": reason}])
+
+    def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
+        if data.strip() == b"[DONE]":  # not sent by these APIs; some proxies append it
+            return []
+        obj = loads(data, f"{self.LABEL} stream event")
+        if not isinstance(obj, dict):
+            raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
+        kind = obj.get("type") if isinstance(obj.get("type"), str) else name
+        try:
+            return self._event(kind, obj)
+        except CfAigError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise shape_error(f"{self.LABEL} {kind} event", data, exc) from exc
+
+    def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
+        raise NotImplementedError
+
+    def finish(self) -> list[ChatCompletionChunk]:
+        if not self._done:
+            raise StreamInterruptedError(
+                f"the {self.LABEL} stream ended without {self.TERMINAL}: the answer is truncated")
+        return []
