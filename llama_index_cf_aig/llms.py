@@ -6,7 +6,7 @@ converts types (:mod:`llama_index_cf_aig.convert`) and wires the callbacks.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from llama_index.core.base.llms.types import (
@@ -36,6 +36,13 @@ from llama_index_instrumentation import get_dispatcher
 from pydantic import AliasChoices, BaseModel
 from pydantic_core import from_json
 
+from cf_aig.fallback import (
+    acall_with_fallbacks,
+    astream_with_fallbacks,
+    call_with_fallbacks,
+    model_chain,
+    stream_with_fallbacks,
+)
 from cf_aig.policy import (
     apply_request_policy,
     keeps_signed_thinking,
@@ -125,6 +132,10 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     strict: bool = Field(
         default=False, description="Strict tool schemas: sent as 'strict' inside each "
         "function tool (never as a body key).")
+    fallback_models: list[str] = Field(
+        default_factory=list, description="Models tried in order when one cannot answer "
+        "(capacity, rate limits, timeouts, unknown or retired model, context window, quota); "
+        "a stream falls back only before its first chunk. See cf_aig.fallback.")
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request-body fields sent with every call."
     )
@@ -162,14 +173,14 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     # ---- request building: the one place parameters merge --------------------------
 
     def _prepare(
-        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any], model: str | None = None
     ) -> tuple[ChatRequest, dict[str, Any]]:
         call = pop_call_options(kwargs)
-        model, api = self.model, self.api
+        model, api = model or self.model, self.api
         request: dict[str, Any] = {
             "model": model,
             "messages": messages_to_canonical(
-                messages, self.profile, keeps_signed_thinking(model, api)
+                messages, get_profile(model), keeps_signed_thinking(model, api)
             ),
         }
         for field, key in _SAMPLING:
@@ -191,33 +202,58 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
 
     # ---- chat -------------------------------------------------------------------------
 
+    def _attempts(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> tuple[list[str], Callable[[str], tuple[ChatRequest, dict[str, Any]]]]:
+        """The model chain (:attr:`model`, then :attr:`fallback_models`) and the request for
+        each: the primary's is built now (bad input fails before sending), a fallback's
+        only when it is tried (its own profile and endpoint rules apply)."""
+        first = self._prepare(messages, dict(kwargs))
+
+        def prepared(model: str) -> tuple[ChatRequest, dict[str, Any]]:
+            return first if model == self.model else self._prepare(messages, dict(kwargs), model)
+
+        return model_chain(self.model, self.fallback_models), prepared
+
     def _chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        request, call = self._prepare(messages, kwargs)
-        result = self.client.chat(request, **call)
-        return completion_to_response(result.completion, result.info.as_dict())
+        models, prepared = self._attempts(messages, kwargs)
+
+        def one(model: str) -> ChatResponse:
+            request, call = prepared(model)
+            result = self.client.chat(request, **call)
+            return completion_to_response(result.completion, result.info.as_dict())
+
+        return call_with_fallbacks(models, one)
 
     async def _achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        request, call = self._prepare(messages, kwargs)
-        result = await self.async_client.chat(request, **call)
-        return completion_to_response(result.completion, result.info.as_dict())
+        models, prepared = self._attempts(messages, kwargs)
+
+        async def one(model: str) -> ChatResponse:
+            request, call = prepared(model)
+            result = await self.async_client.chat(request, **call)
+            return completion_to_response(result.completion, result.info.as_dict())
+
+        return await acall_with_fallbacks(models, one)
 
     def _stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        request, call = self._prepare(messages, kwargs)
+        models, prepared = self._attempts(messages, kwargs)
         client = self.client
 
-        def gen() -> ChatResponseGen:
+        def one(model: str) -> ChatResponseGen:
+            request, call = prepared(model)
             with client.chat_stream(request, **call) as stream:
                 feed = StreamConverter(stream.info.as_dict()).feed
                 for chunk in stream:
                     yield feed(chunk)
 
-        return gen()
+        return stream_with_fallbacks(models, one)
 
     def _astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        request, call = self._prepare(messages, kwargs)
+        models, prepared = self._attempts(messages, kwargs)
         client = self.async_client
 
-        async def gen() -> ChatResponseAsyncGen:
+        async def one(model: str) -> ChatResponseAsyncGen:
+            request, call = prepared(model)
             stream = await client.chat_stream(request, **call)
             try:
                 feed = StreamConverter(stream.info.as_dict()).feed
@@ -226,7 +262,7 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
             finally:
                 await stream.aclose()
 
-        return gen()
+        return astream_with_fallbacks(models, one)
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:

@@ -28,8 +28,8 @@ from .engine import Script
 from .faults import Fault
 from .gateway_host import GatewayConfig
 from .routes import App
-from .server import Server
-from .store import RecordedRequest, State, Stats
+from .server import Limits, Server
+from .store import DEFAULT_MAX_HISTORY, RecordedRequest, State, Stats
 
 __all__ = ["Emulator", "Fault", "RecordedRequest", "Script", "Stats"]
 
@@ -42,6 +42,9 @@ class Emulator:
     ``token``: accept only this bearer token (default: any non-empty token).
     ``gateways``: gateway ids that exist (``default`` always does).
     ``stream_delay``: seconds between SSE events (0 = as fast as possible).
+    ``max_request_bytes``, ``header_timeout``, ``idle_timeout``, ``body_timeout``: what one
+    client may make it hold (see :class:`~cf_aig.emulator.server.Limits`: 32 MiB, 10 s,
+    15 s, 60 s). ``max_history``: recorded requests, and logs per gateway, kept (10,000).
 
     >>> import httpx
     >>> with Emulator(gateways=["prod"]) as emu:
@@ -56,13 +59,18 @@ class Emulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
                  gateways: Iterable[str] = ("default",), *, account_id: str = "emulator",
-                 stream_delay: float = 0.0) -> None:
+                 stream_delay: float = 0.0, max_request_bytes: int = Limits.max_request_bytes,
+                 header_timeout: float = Limits.header_timeout,
+                 idle_timeout: float = Limits.idle_timeout,
+                 body_timeout: float = Limits.body_timeout,
+                 max_history: int = DEFAULT_MAX_HISTORY) -> None:
         self.host = host
         self.port = port
         self.account_id = account_id
-        self.state = State({"default", *gateways})
+        self.state = State({"default", *gateways}, max_history)
         self._app = App(self.state, token, stream_delay)
-        self._server = Server(self._app, lambda: self.state.stats)
+        self._server = Server(self._app, lambda: self.state.stats, Limits(
+            max_request_bytes, header_timeout, idle_timeout, body_timeout))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 

@@ -14,6 +14,8 @@ import sys
 import threading
 
 from . import Emulator
+from .server import Limits
+from .store import DEFAULT_MAX_HISTORY
 
 EPILOG = """\
 Point your own code at it (any account id and any non-empty token work): run
@@ -59,6 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: only 'default')")
     parser.add_argument("--stream-delay", type=float, default=0.0, metavar="SECONDS",
                         help="pause between SSE events (default: %(default)s)")
+    parser.add_argument("--max-request-bytes", type=int, default=Limits.max_request_bytes,
+                        metavar="BYTES", help="larger request bodies get 413 (default: "
+                        "%(default)s)")
+    parser.add_argument("--header-timeout", type=float, default=Limits.header_timeout,
+                        metavar="SECONDS", help="time allowed for a request head "
+                        "(default: %(default)s)")
+    parser.add_argument("--idle-timeout", type=float, default=Limits.idle_timeout,
+                        metavar="SECONDS", help="silence allowed on a connection "
+                        "(default: %(default)s)")
+    parser.add_argument("--body-timeout", type=float, default=Limits.body_timeout,
+                        metavar="SECONDS", help="time allowed for a request body "
+                        "(default: %(default)s)")
+    parser.add_argument("--max-history", type=int, default=DEFAULT_MAX_HISTORY, metavar="N",
+                        help="recorded requests and logs per gateway kept (default: "
+                        "%(default)s)")
     parser.add_argument("--print-env", action="store_true",
                         help="print 'export CLOUDFLARE_...=' lines for your shell instead of "
                         "the bare base URL")
@@ -70,7 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     emu = Emulator(args.host, args.port, args.token, ("default", *args.gateway),
-                   account_id=args.account_id, stream_delay=args.stream_delay)
+                   account_id=args.account_id, stream_delay=args.stream_delay,
+                   max_request_bytes=args.max_request_bytes,
+                   header_timeout=args.header_timeout, idle_timeout=args.idle_timeout,
+                   body_timeout=args.body_timeout, max_history=args.max_history)
     try:
         emu.start()
     except OSError as exc:

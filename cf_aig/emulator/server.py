@@ -2,12 +2,20 @@
 
 The handler is a plain synchronous function ``Request -> Reply`` (the emulator's work is
 pure computation); the server only does I/O and the timing faults (hang, stall, drop).
+
+What one client may hold is bounded (:class:`Limits`): a request body above
+``max_request_bytes`` is read and discarded, then answered 413 (code 3006) and the
+connection closed; a request head must arrive within ``header_timeout`` (a slowloris is
+dropped), a kept-alive connection may sit silent for ``idle_timeout``, a body must arrive
+within ``body_timeout`` (else 408). Handlers of bodies above ``OFFLOAD_BYTES`` run on a
+worker thread, so one large request does not hold up the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -16,6 +24,46 @@ import h11
 from .store import Stats
 
 _MAX_READ = 65536
+_BODY_READ = 1 << 20
+OFFLOAD_BYTES = 1 << 20
+"""Requests with a larger body are handled on a worker thread, not the event loop."""
+DISCARD_FACTOR = 8
+"""An oversized body is drained (not stored) up to this many times the cap, then cut."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one client may make the emulator hold (sizes in bytes, times in s).
+
+    >>> Limits(max_request_bytes=1024, header_timeout=0.5).idle_timeout
+    15.0
+    """
+
+    max_request_bytes: int = 32 * 2**20
+    """Largest request body accepted; above it the answer is 413 (code 3006)."""
+    header_timeout: float = 10.0
+    """Seconds from a request's first byte (or from connecting) to the end of its head."""
+    idle_timeout: float = 15.0
+    """Seconds a connection may stay silent: between requests, or inside a body."""
+    body_timeout: float = 60.0
+    """Seconds from the end of a request head to the end of its body (else 408)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_request_bytes, bool) or not isinstance(
+                self.max_request_bytes, int) or self.max_request_bytes < 1:
+            raise ValueError(f"max_request_bytes must be an int >= 1, got "
+                             f"{self.max_request_bytes!r}")
+        for name in ("header_timeout", "idle_timeout", "body_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+
+
+def _error_reply(status: int, code: int, message: str) -> Reply:
+    body = json.dumps({"result": None, "success": False,
+                       "errors": [{"code": code, "message": message}], "messages": []})
+    return Reply(status, [("content-type", "application/json"), ("connection", "close")],
+                 body.encode())
 
 
 @dataclass
@@ -53,15 +101,17 @@ StatsGetter = Callable[[], Stats]
 class Server:
     """Serve ``handler`` on ``host:port`` inside the running event loop."""
 
-    def __init__(self, handler: Handler, stats: StatsGetter) -> None:
+    def __init__(self, handler: Handler, stats: StatsGetter, limits: Limits | None = None) -> None:
         self._handler = handler
         self._stats = stats
+        self.limits = limits or Limits()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self, host: str, port: int) -> int:
         """Listen and return the bound port."""
-        self._server = await asyncio.start_server(self._serve, host, port, backlog=2048)
+        self._server = await asyncio.start_server(self._serve, host, port, backlog=2048,
+                                                  limit=_BODY_READ)
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -77,14 +127,22 @@ class Server:
         self._stats().connections_opened += 1
         self._writers.add(writer)
         conn = h11.Connection(h11.SERVER)
+        first = True
         try:
             while True:
-                request = await self._read(conn, reader)
+                request = await self._read(conn, reader, first)
+                first = False
                 if request is None:
+                    break
+                if isinstance(request, Reply):  # 413 or 408: answer, then close
+                    await self._send(conn, reader, writer, request)
                     break
                 self._stats().requests += 1
                 try:
-                    reply = self._handler(request)
+                    if len(request.body) > OFFLOAD_BYTES:
+                        reply = await asyncio.to_thread(self._handler, request)
+                    else:
+                        reply = self._handler(request)
                 except Exception as exc:  # a bug in a route must not kill the connection
                     body = (b'{"result":null,"success":false,"errors":[{"code":500,"message":'
                             b'"emulator error: ' + type(exc).__name__.encode() + b'"}],'
@@ -110,18 +168,59 @@ class Server:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    @staticmethod
-    async def _read(conn: h11.Connection, reader: asyncio.StreamReader) -> Request | None:
+    async def _read(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                    first: bool) -> Request | Reply | None:
+        """The next request; a 413/408 reply to send before closing; None to close."""
+        limits, loop = self.limits, asyncio.get_running_loop()
         head: h11.Request | None = None
         body: list[bytes] = []
+        size = 0
+        too_large = False
+        # A new connection, or bytes of the next request already buffered: the head's
+        # clock runs now. Otherwise it starts with the first byte after an idle wait.
+        head_deadline = (loop.time() + limits.header_timeout
+                         if first or conn.trailing_data[0] else None)
+        body_deadline = 0.0
         while True:
             event = conn.next_event()
             if event is h11.NEED_DATA:
-                conn.receive_data(await reader.read(_MAX_READ))
+                now = loop.time()
+                if head is None:
+                    wait = limits.idle_timeout if head_deadline is None else head_deadline - now
+                else:
+                    wait = min(limits.idle_timeout, body_deadline - now)
+                try:
+                    if wait <= 0:
+                        raise asyncio.TimeoutError
+                    data = await asyncio.wait_for(
+                        reader.read(_MAX_READ if head is None else _BODY_READ), wait)
+                except asyncio.TimeoutError:
+                    self._stats().timeouts += 1
+                    if too_large:
+                        return self._too_large()
+                    if head is None:  # nothing to answer: a slowloris or an idle keep-alive
+                        return None
+                    return _error_reply(408, 3007, "Request timeout: the body did not "
+                                        f"arrive within {limits.body_timeout:g}s")
+                if head is None and head_deadline is None and data:
+                    head_deadline = loop.time() + limits.header_timeout
+                conn.receive_data(data)
             elif isinstance(event, h11.Request):
                 head = event
+                body_deadline = loop.time() + limits.body_timeout
+                length = next((v for k, v in event.headers if k == b"content-length"), b"0")
+                too_large = int(length) > limits.max_request_bytes
             elif isinstance(event, h11.Data):
-                body.append(bytes(event.data))
+                size += len(event.data)
+                if size > limits.max_request_bytes:
+                    too_large = True
+                    body.clear()  # drain, keep nothing
+                    if size > DISCARD_FACTOR * limits.max_request_bytes:
+                        return self._too_large()
+                elif not too_large:
+                    body.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage) and too_large:
+                return self._too_large()
             elif isinstance(event, h11.EndOfMessage) and head is not None:
                 target = head.target.decode("latin-1")
                 path, _, query = target.partition("?")
@@ -130,6 +229,11 @@ class Server:
                 return Request(head.method.decode(), path, query, headers, b"".join(body))
             else:  # ConnectionClosed or PAUSED
                 return None
+
+    def _too_large(self) -> Reply:
+        self._stats().too_large += 1
+        return _error_reply(413, 3006, "Request too large: the emulator accepts bodies up "
+                            f"to {self.limits.max_request_bytes} bytes (max_request_bytes)")
 
     async def _send(self, conn: h11.Connection, reader: asyncio.StreamReader,
                     writer: asyncio.StreamWriter, reply: Reply) -> bool:

@@ -19,6 +19,8 @@ from .faults import Fault
 
 REDACTED = "<redacted>"
 MAX_STORED_RESPONSES = 10_000
+DEFAULT_MAX_HISTORY = 10_000
+"""Recorded requests, and log entries per gateway, kept (the oldest go first)."""
 
 
 @dataclass
@@ -29,6 +31,10 @@ class Stats:
     requests: int = 0
     disconnects: int = 0
     """Streams the client closed before the last event was sent."""
+    timeouts: int = 0
+    """Connections dropped (or answered 408) for a slow head, body or idle silence."""
+    too_large: int = 0
+    """Requests answered 413 for a body above ``max_request_bytes``."""
 
 
 @dataclass
@@ -64,13 +70,16 @@ class CacheEntry:
 class State:
     """Queue, cache, logs, recorded requests and stats."""
 
-    def __init__(self, gateways: set[str]) -> None:
+    def __init__(self, gateways: set[str], max_history: int = DEFAULT_MAX_HISTORY) -> None:
+        if isinstance(max_history, bool) or not isinstance(max_history, int) or max_history < 1:
+            raise ValueError(f"max_history must be an int >= 1, got {max_history!r}")
+        self.max_history = max_history
         self.lock = threading.Lock()
         self.gateways = gateways
         self.queue: deque[QueueEntry] = deque()
         self.cache: dict[str, CacheEntry] = {}
         self.logs: dict[str, dict[str, dict[str, Any]]] = {g: {} for g in gateways}
-        self.requests: list[RecordedRequest] = []
+        self.requests: deque[RecordedRequest] = deque(maxlen=max_history)
         self.stats = Stats()
         self.affinity: dict[str, set[str]] = {}
         self.responses: dict[str, list[dict[str, Any]]] = {}
@@ -114,7 +123,10 @@ class State:
 
     def add_log(self, gateway: str, entry: dict[str, Any]) -> None:
         with self.lock:
-            self.logs.setdefault(gateway, {})[entry["id"]] = entry
+            logs = self.logs.setdefault(gateway, {})
+            logs[entry["id"]] = entry
+            while len(logs) > self.max_history:
+                del logs[next(iter(logs))]
 
     def remember_response(self, response_id: str, conversation: list[dict[str, Any]]) -> None:
         """Keep a Responses conversation (the oldest go beyond ``MAX_STORED_RESPONSES``)."""
