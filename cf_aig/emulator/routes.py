@@ -429,12 +429,15 @@ class App:
     def _messages(self, call: Call, body: Mapping[str, Any] | None = None) -> Outcome:
         parsed = messages.parse(call.body if body is None else body)
         self._chat_kind(parsed.model)
-        cache = "\0anthropic-prompt-cache" if parsed.cache_control else None
-        gen = self._generate(call, parsed.canonical, parsed.model, think=parsed.think,
-                             prompt_cache=cache)
-        read = (gen.usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
-        creation = gen.usage["prompt_tokens"] if cache and not read else 0
-        message = messages.render(parsed, gen, cache_creation=creation)
+        gen = self._generate(call, parsed.canonical, parsed.model, think=parsed.think)
+        # prompt caching by marked prefix: the longest one seen before is read, the rest
+        # up to the last breakpoint is written (messages.cache_prefixes)
+        hits = [tokens for digest, tokens in parsed.cache_prefixes
+                if self.state.seen_prompt("\0anthropic-prompt-cache", digest)]
+        read = max(hits, default=0)
+        last = parsed.cache_prefixes[-1][1] if parsed.cache_prefixes else 0
+        message = messages.render(parsed, gen, cache_creation=max(0, last - read),
+                                  cache_read=read)
         out = Outcome(parsed.model, tokens_in=gen.usage["prompt_tokens"],
                       tokens_out=message["usage"]["output_tokens"], flavor="messages")
         if call.stream_wanted:
