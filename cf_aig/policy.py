@@ -15,6 +15,13 @@ live here, so the LangChain and LlamaIndex classes cannot disagree:
 - :func:`keeps_signed_thinking` — whether earlier signed thinking goes back on history;
 - :func:`apply_request_policy` — the request rules above, applied in one call.
 
+**Thinking plus a forced tool** (one policy, both adapters): Anthropic's wire
+(:attr:`~cf_aig.dialects.Capabilities.forced_tool_with_thinking` false) refuses a forced
+``tool_choice`` while thinking is on. The same relax-or-refuse rule applies: ``"required"``
+or the only tool offered is relaxed to ``"auto"`` (logged at WARNING: the model may answer
+in text), a named tool among several is refused. Structured output there uses the native
+JSON schema instead, which thinking does not disturb.
+
 **Relax-or-refuse for forced tools.** Some models cannot be forced to call a tool
 (classic Workers AI models: their profile has ``tool_choice=False``, or the endpoint's
 :attr:`~cf_aig.dialects.Capabilities.tool_choice_forms` lack the form). A forced choice
@@ -30,7 +37,7 @@ INFO on ``cf_aig.policy``). A named tool among several cannot be honoured that w
 >>> place_max_tokens({"max_tokens": 64}, "openai/gpt-5.5", "chat_completions")
 {'max_completion_tokens': 64}
 >>> structured_output_method("anthropic/claude-sonnet-4.5", "messages")
-'function_calling'
+'json_schema'
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from .accumulate import new_tool_call_id
 from .dialects import capabilities
 from .errors import ConfigurationError
 from .profiles import get_profile
+from .reasoning import apply_reasoning
 from .types import ToolCall
 
 logger = logging.getLogger(__name__)
@@ -52,7 +60,6 @@ logger = logging.getLogger(__name__)
 StructuredMethod = Literal["json_schema", "function_calling", "json_mode"]
 """How structured output is asked for: native ``response_format`` JSON schema, a forced
 tool whose parameters are the schema, or JSON mode plus the schema in the prompt."""
-from .reasoning import apply_reasoning
 
 ToolChoice = str | dict[str, Any]
 
@@ -114,35 +121,65 @@ def _forced_name(choice: ToolChoice) -> str | None:
     return None
 
 
-def can_force_tools(model: str, api: str) -> bool:
-    """Whether ``model`` on ``api`` can be made to call a tool."""
-    forms = capabilities(api, model).tool_choice_forms
-    return get_profile(model).tool_choice and "required" in forms
+def can_force_tools(model: str, api: str, *, thinking: bool = False) -> bool:
+    """Whether ``model`` on ``api`` can be made to call a tool (``thinking``: with
+    thinking/reasoning on, which Anthropic's wire does not combine with a forced tool)."""
+    caps = capabilities(api, model)
+    if thinking and not caps.forced_tool_with_thinking:
+        return False
+    return get_profile(model).tool_choice and "required" in caps.tool_choice_forms
+
+
+def thinking_requested(request: Mapping[str, Any]) -> bool:
+    """Whether a canonical request turns thinking/reasoning on.
+
+    >>> thinking_requested({"reasoning_effort": "low"}), thinking_requested({})
+    (True, False)
+    """
+    effort = request.get("reasoning_effort")
+    thinking = request.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, Mapping) else None
+    return (effort is not None and effort != "none") or kind in ("enabled", "adaptive")
 
 
 def resolve_tool_choice(
-    choice: Any, tool_names: Sequence[str], model: str, api: str, *, required: bool = False
+    choice: Any, tool_names: Sequence[str], model: str, api: str, *, required: bool = False,
+    thinking: bool = False,
 ) -> ToolChoice | None:
     """:func:`normalize_tool_choice`, then the relax-or-refuse rule (module docstring).
 
     >>> resolve_tool_choice("any", ["a", "b"], "openai/gpt-5.5", "chat_completions")
     'required'
+    >>> resolve_tool_choice("any", ["a"], "anthropic/claude-sonnet-4.5", "messages",
+    ...                     thinking=True)
+    'auto'
     """
     canon = normalize_tool_choice(choice, tool_names, required=required)
-    if canon is None or can_force_tools(model, api):
+    if canon is None or can_force_tools(model, api, thinking=thinking):
         return canon
     forced = canon == "required" or _forced_name(canon) is not None
     if not forced:
         return canon
+    why = ("with thinking on (Anthropic refuses a forced tool choice together with "
+           "thinking)" if thinking and can_force_tools(model, api) else "")
     name = _forced_name(canon)
     if name is not None and list(tool_names) != [name]:
+        if why:
+            raise ConfigurationError(
+                f"{model} on api={api!r} cannot be forced to call {name!r} {why}, and other "
+                "tools are offered too; offer only that tool, turn thinking off "
+                "(reasoning_effort='none'), or use structured output (JSON schema)")
         raise ConfigurationError(
             f"{model} on api={api!r} cannot be forced to call {name!r} (it only chooses tools "
             f"itself) and other tools are offered too; offer only that tool, or use a model "
             "that can be forced (for example @cf/moonshotai/kimi-k2.6 or openai/gpt-5.5)"
         )
-    logger.info("%s on api=%r cannot be forced to call a tool; sending tool_choice=auto",
-                model, api)
+    if why:
+        logger.warning("%s on api=%r cannot be forced to call a tool %s; sending "
+                       "tool_choice=auto", model, api, why)
+    else:
+        logger.info("%s on api=%r cannot be forced to call a tool; sending tool_choice=auto",
+                    model, api)
     return "auto"
 
 
@@ -286,9 +323,11 @@ def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
     """
     model = str(request.get("model") or "")
     place_max_tokens(request, model, api)
+    apply_reasoning(request, api)  # thinking / reasoning / effort → the endpoint's form
     if "tool_choice" in request:
         choice = resolve_tool_choice(
-            request["tool_choice"], tool_names(request.get("tools")), model, api
+            request["tool_choice"], tool_names(request.get("tools")), model, api,
+            thinking=thinking_requested(request),
         )
         if choice is None:
             del request["tool_choice"]
@@ -323,7 +362,7 @@ __all__ = [
     "place_max_tokens",
     "resolve_tool_choice",
     "structured_output_method",
-    apply_reasoning(request, api)  # thinking / reasoning / effort → the endpoint's form
+    "thinking_requested",
     "token_usage",
     "tool_names",
 ]

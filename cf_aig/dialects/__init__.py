@@ -83,6 +83,9 @@ class Capabilities:
     """Provider-run tools (web search...) pass through natively."""
     cache_marks: bool = False
     """``cache_control`` marks on parts and tools are carried."""
+    forced_tool_with_thinking: bool = True
+    """A forced ``tool_choice`` can be combined with thinking/reasoning (not on Anthropic's
+    wire; :mod:`cf_aig.policy` relaxes or refuses it there)."""
     gateway_path: str | None = None
     """Path below ``{gateway_url}/{account}/{gateway}`` on the gateway host
     (``surface="gateway"``), or None when the gateway host's ``/compat`` does not serve it."""

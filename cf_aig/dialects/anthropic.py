@@ -20,8 +20,10 @@ Request (canonical Chat Completions → Messages):
   when thinking is on, still capped by the profile).
 - ``reasoning_effort`` → ``thinking: {"type": "enabled", "budget_tokens": N}`` with N from
   :data:`THINKING_BUDGETS` (``none`` → no thinking).
-- ``response_format`` ``json_schema``/``json_object`` has no portable Messages equivalent:
-  pass Anthropic's ``output_format``/``output_config`` yourself, or use a tool.
+- ``response_format`` ``json_schema`` → ``output_config: {"format": {"type":
+  "json_schema", "schema": ...}}`` (Anthropic's native structured output; other
+  ``output_config`` keys are kept). ``json_object`` (JSON mode) has no Messages
+  equivalent: a ``ConfigurationError`` naming the schema form and chat completions.
 - Keys with no Messages equivalent raise :class:`ConfigurationError`; ``None`` values
   count as unset; ``stream_options`` is dropped (Messages streams always carry usage).
 
@@ -59,7 +61,14 @@ from ..errors import (
     error_from_body,
 )
 from ..profiles import get_profile
-from ..types import ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
+from ..types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatRequest,
+    ServerToolCall,
+    ServerToolResult,
+    Usage,
+)
 from . import Capabilities, FixedPathDialect
 from ._common import (
     FINISH_REASONS,
@@ -196,9 +205,17 @@ def _document(part: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise ConfigurationError(f"{where}: file part without a 'file' object")
     data = spec.get("file_data")
+    url = spec.get("file_url")
+    if not isinstance(data, str) and isinstance(url, str) and url.startswith(("https://",
+                                                                              "http://")):
+        by_url: dict[str, Any] = {"type": "document", "source": {"type": "url", "url": url}}
+        if spec.get("filename"):
+            by_url["title"] = spec["filename"]
+        return by_url  # Anthropic fetches PDFs by URL itself
     if not isinstance(data, str):
         raise ConfigurationError(
-            f"{where}: /ai/v1/messages needs inline file_data (file_id is not supported)"
+            f"{where}: /ai/v1/messages needs inline file_data or an http(s) file_url "
+            "(file_id is not supported)"
         )
     if data.startswith("data:"):
         media, payload = _data_url(data, where)
@@ -305,6 +322,35 @@ def _tool_result(m: dict[str, Any], where: str) -> dict[str, Any]:
     return block
 
 
+def _is_server_block(block: Any) -> bool:
+    kind = block.get("type") if isinstance(block, dict) else None
+    return isinstance(kind, str) and (
+        kind in ("server_tool_use", "mcp_tool_use", "mcp_tool_result")
+        or (kind.endswith("_tool_result") and kind != "tool_result")
+    )
+
+
+def _server_blocks(m: dict[str, Any]) -> list[dict[str, Any]]:
+    """Earlier provider-run tool turns, sent back as Anthropic's own blocks: each
+    ``server_tool_use`` with its result block. Calls another endpoint produced (no
+    Anthropic ``native`` block) cannot be replayed here; their outcome stays in the text."""
+    results = {
+        r.get("tool_call_id"): r.get("native")
+        for r in m.get("server_tool_results") or ()
+        if isinstance(r, dict) and _is_server_block(r.get("native"))
+    }
+    out: list[dict[str, Any]] = []
+    for call in m.get("server_tool_calls") or ():
+        native = call.get("native") if isinstance(call, dict) else None
+        if not _is_server_block(native) or not isinstance(native, dict):
+            continue
+        out.append(dict(native))
+        result = results.get(native.get("id"))
+        if isinstance(result, dict):
+            out.append(dict(result))
+    return out
+
+
 def _messages(messages: list[Any]) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = []
     for i, m in enumerate(messages):
@@ -318,6 +364,7 @@ def _messages(messages: list[Any]) -> list[dict[str, Any]]:
             blocks, turn_role = [_tool_result(m, where)], "user"
         elif role == "assistant":
             blocks = [dict(b) for b in m.get("thinking_blocks") or ()]
+            blocks += _server_blocks(m)
             blocks += _blocks(m.get("content"), where)
             blocks += [_tool_use(c, where) for c in m.get("tool_calls") or ()]
             turn_role = "assistant"
@@ -372,6 +419,31 @@ def _tool_choice(choice: Any) -> dict[str, Any]:
     raise ConfigurationError(
         f"tool_choice must be 'auto', 'none', 'required' or a dict, got {choice!r}"
     )
+
+
+def _output_format(fmt: Any) -> dict[str, Any] | None:
+    """``response_format`` → Anthropic's ``output_config.format`` (``None``: plain text)."""
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict):
+        raise ConfigurationError("response_format must be an object")
+    kind = fmt.get("type")
+    if kind in (None, "text"):
+        return None
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise ConfigurationError("response_format json_schema needs json_schema.schema")
+        return {"type": "json_schema", "schema": schema}
+    if kind == "json_object":
+        raise ConfigurationError(
+            "response_format 'json_object' (JSON mode) has no equivalent on /ai/v1/messages "
+            "(api='messages'): Anthropic only constrains output to a JSON schema. Pass a "
+            "schema (response_format json_schema, sent as output_config.format), or use "
+            "api='chat_completions' for JSON mode"
+        )
+    raise ConfigurationError(f"response_format type {kind!r} is not known on /ai/v1/messages")
 
 
 def _max_tokens(request: dict[str, Any], model: str, budget: int | None) -> int:
@@ -479,21 +551,19 @@ def build_messages_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]
     if metadata:
         body["metadata"] = metadata
 
-    fmt = req.get("response_format")
-    if (
-        isinstance(fmt, dict)
-        and fmt.get("type") not in (None, "text")
-        and "output_format" not in req
-        and "output_config" not in req
-    ):
-        raise ConfigurationError(
-            f"response_format {fmt.get('type')!r} has no portable equivalent on "
-            "/ai/v1/messages: pass Anthropic's 'output_format'/'output_config' in the "
-            "request, or use tool calling (a tool whose input_schema is your schema)"
-        )
     for key in sorted(_NATIVE - {"thinking"}):
         if key in req:
             body[key] = req[key]
+    output_format = _output_format(req.get("response_format"))
+    if output_format is not None:
+        if "output_format" in req or (
+            isinstance(req.get("output_config"), dict) and "format" in req["output_config"]
+        ):
+            raise ConfigurationError(
+                "set either response_format or Anthropic's output_format/output_config.format, "
+                "not both"
+            )
+        body["output_config"] = {**(req.get("output_config") or {}), "format": output_format}
     if stream:
         body["stream"] = True
     return body
@@ -533,6 +603,42 @@ def _arguments(value: Any) -> str:
     return json.dumps(value if value is not None else {}, ensure_ascii=False)
 
 
+def citations_to_annotations(citations: Any, start: int, end: int) -> list[dict[str, Any]]:
+    """Anthropic citations of one text block (spanning ``start:end`` of the answer text) →
+    canonical annotations: web results as ``url_citation``, others as their own type."""
+    out: list[dict[str, Any]] = []
+    for c in citations if isinstance(citations, list) else ():
+        if not isinstance(c, dict):
+            continue
+        kind = str(c.get("type") or "citation")
+        if kind == "web_search_result_location" and c.get("url"):
+            body: dict[str, Any] = {"url": c["url"], "title": c.get("title") or "",
+                                    "start_index": start, "end_index": end}
+            if c.get("cited_text"):
+                body["cited_text"] = c["cited_text"]
+            out.append({"type": "url_citation", "url_citation": body})
+        else:
+            out.append({"type": kind, kind: {**{k: v for k, v in c.items() if k != "type"},
+                                             "start_index": start, "end_index": end}})
+    return out
+
+
+def _server_item(block: dict[str, Any], calls: list[ServerToolCall],
+                 results: list[ServerToolResult]) -> None:
+    kind = str(block.get("type"))
+    if kind in ("server_tool_use", "mcp_tool_use"):
+        args = block.get("input")
+        calls.append({"id": str(block.get("id") or ""), "name": str(block.get("name") or ""),
+                      "args": dict(args) if isinstance(args, dict) else {},
+                      "native": dict(block)})
+        return
+    content = block.get("content")
+    failed = isinstance(content, dict) and str(content.get("type", "")).endswith("_error")
+    results.append({"tool_call_id": str(block.get("tool_use_id") or ""),
+                    "status": "error" if failed or block.get("is_error") else "success",
+                    "output": content, "native": dict(block)})
+
+
 def parse_message(body: Any) -> ChatCompletion:
     """A Messages response body → canonical completion (raises on error bodies)."""
     check_error(body)
@@ -542,6 +648,9 @@ def parse_message(body: Any) -> ChatCompletion:
     reasoning: list[str] = []
     thinking: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    server_calls: list[ServerToolCall] = []
+    server_results: list[ServerToolResult] = []
     for block in body["content"]:
         if not isinstance(block, dict):
             continue
@@ -564,7 +673,19 @@ def parse_message(body: Any) -> ChatCompletion:
             thinking.append(dict(block))
         elif kind == "redacted_thinking":
             thinking.append(dict(block))
+        elif _is_server_block(block):
+            _server_item(block, server_calls, server_results)
+        if kind == "text" and block.get("citations"):
+            start = sum(len(t) for t in texts[:-1])
+            annotations += citations_to_annotations(block["citations"], start, start + len(
+                texts[-1]))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
+    if annotations:
+        message["annotations"] = annotations
+    if server_calls:
+        message["server_tool_calls"] = server_calls
+    if server_results:
+        message["server_tool_results"] = server_results
     if any(reasoning):
         message["reasoning_content"] = "".join(reasoning)
     if thinking:
@@ -592,10 +713,14 @@ def parse_message(body: Any) -> ChatCompletion:
 
 
 class _Block:
-    __slots__ = ("data", "input", "kind", "parts", "signature", "streamed", "tool")
+    __slots__ = ("citations", "data", "input", "kind", "native", "parts", "signature",
+                 "start", "streamed", "tool")
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self.native: dict[str, Any] | None = None  # a provider-run tool block
+        self.citations: list[Any] = []
+        self.start = 0  # where a text block starts in the answer text
         self.tool: int | None = None
         self.parts: list[str] = []
         self.signature = ""
@@ -616,7 +741,7 @@ class MessagesStream(TypedEventStream):
     {'content': 'Hi'}
     """
 
-    __slots__ = ("_blocks", "_reason", "_tools", "_usage")
+    __slots__ = ("_blocks", "_reason", "_text", "_tools", "_usage")
     ID_PREFIX = "msg"
     LABEL = "Anthropic"
     TERMINAL = "message_stop"
@@ -627,6 +752,7 @@ class MessagesStream(TypedEventStream):
         self._tools = 0
         self._usage: dict[str, Any] = {}
         self._reason: str | None = None
+        self._text = 0  # answer text length so far (citation offsets)
 
     def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
         if kind == "error" or (kind is None and obj.get("error")):
@@ -676,8 +802,15 @@ class MessagesStream(TypedEventStream):
             raise ResponseDecodeError("content_block_start without a content_block object")
         kind = str(cb.get("type") or "")
         block = self._blocks[self._index(obj)] = _Block(kind)
-        if kind == "text" and cb.get("text"):
-            return [self._delta({"content": str(cb["text"])})]
+        if _is_server_block(cb):
+            block.native = dict(cb)
+            return []  # sent whole at content_block_stop (server_tool_use input streams)
+        if kind == "text":
+            block.start = self._text
+            block.citations = list(cb.get("citations") or ())
+            if cb.get("text"):
+                self._text += len(str(cb["text"]))
+                return [self._delta({"content": str(cb["text"])})]
         if kind == "tool_use":
             block.tool = self._tools
             self._tools += 1
@@ -707,7 +840,17 @@ class MessagesStream(TypedEventStream):
         kind = delta.get("type")
         if kind == "text_delta":
             text = delta.get("text")
-            return [self._delta({"content": str(text)})] if text else []
+            if not text:
+                return []
+            self._text += len(str(text))
+            return [self._delta({"content": str(text)})]
+        if kind == "citations_delta":
+            if block is not None and isinstance(delta.get("citation"), dict):
+                block.citations.append(delta["citation"])
+            return []
+        if kind == "input_json_delta" and block is not None and block.native is not None:
+            block.parts.append(str(delta.get("partial_json") or ""))
+            return []
         if kind == "input_json_delta":
             if block is None or block.tool is None:
                 raise ResponseDecodeError(f"input_json_delta for block {index}, not a tool_use")
@@ -729,12 +872,29 @@ class MessagesStream(TypedEventStream):
             if block is None:
                 block = self._blocks[index] = _Block("thinking")
             block.signature += str(delta.get("signature") or "")
-        return []  # citations_delta and unknown deltas carry nothing canonical
+        return []  # unknown deltas carry nothing canonical
 
     def _block_stop(self, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
         block = self._blocks.get(self._index(obj))
         if block is None:
             return []
+        if block.native is not None:
+            native = block.native
+            if block.parts:  # a server_tool_use whose input streamed as JSON fragments
+                try:
+                    native["input"] = json.loads("".join(block.parts))
+                except ValueError as exc:
+                    raise ResponseDecodeError(
+                        f"server tool input is not valid JSON: {''.join(block.parts)[:200]}"
+                    ) from exc
+            calls: list[ServerToolCall] = []
+            results: list[ServerToolResult] = []
+            _server_item(native, calls, results)
+            return [self._delta({"server_tool_calls": calls} if calls
+                                else {"server_tool_results": results})]
+        if block.kind == "text":
+            found = citations_to_annotations(block.citations, block.start, self._text)
+            return [self._delta({"annotations": found})] if found else []
         if block.kind == "thinking":
             done = {
                 "type": "thinking",
@@ -779,12 +939,14 @@ class MessagesStream(TypedEventStream):
 
 CAPABILITIES = Capabilities(
     path="/ai/v1/messages",
-    json_schema=False,  # no portable response_format: output_format/output_config, or a tool
-    json_mode=False,
+    json_schema=True,  # response_format json_schema → output_config.format
+    json_mode=False,  # Anthropic constrains to a schema only
     thinking_round_trip="signed_blocks",
+    file_urls=True,  # document blocks with a url source
     tool_result_images=True,
     server_tools=True,
     cache_marks=True,
+    forced_tool_with_thinking=False,
 )
 """What the Messages wire carries (also unified ``/ai/run`` for ``anthropic/*`` models)."""
 

@@ -22,10 +22,21 @@ Choices where the reference (§4.5, §10) is silent:
   thinking block sent back must carry that exact signature.
 * ``output_format`` or ``output_config.format`` ``{"type": "json_schema", "schema": ...}``
   makes the text block a JSON document valid for the schema.
-* Prompt caching: when the request carries ``cache_control`` anywhere, the first request
-  with a given prompt reports ``cache_creation_input_tokens`` = prompt tokens and later
-  ones ``cache_read_input_tokens`` (no 1024-token minimum); ``input_tokens`` counts the
-  rest. ``x-session-affinity`` hits are reported as cache reads too.
+* Prompt caching, by prefix as Anthropic does it: each ``cache_control`` breakpoint (on a
+  tool, a message or a content block) marks the prefix ``tools`` → ``system`` →
+  ``messages`` up to and including that block. The longest marked prefix seen before is
+  reported as ``cache_read_input_tokens``; the rest up to the last breakpoint as
+  ``cache_creation_input_tokens``; ``input_tokens`` counts what follows (no 1024-token
+  minimum; tools count no tokens). ``x-session-affinity`` hits are reported as reads too.
+* Server tools: ``web_search_20250305`` (name ``web_search``) runs one deterministic
+  search per request: a ``server_tool_use`` block, a ``web_search_tool_result`` with
+  results on ``example.com``, and the answer text citing the first result
+  (``web_search_result_location``); ``usage.server_tool_use.web_search_requests``
+  counts it. Those blocks are accepted back in assistant turns (each
+  ``server_tool_use`` needs its result). Other typed tools are refused (400).
+* Tool results are validated: blocks are ``text``/``image``/``document``/
+  ``search_result``, and a text that is a serialized image/document/file block (a client
+  that flattened a multimodal tool result into JSON) is refused with 400.
 """
 
 from __future__ import annotations
@@ -49,8 +60,13 @@ MIN_BUDGET = 1024
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                  "content_filter": "refusal"}
-_USER_BLOCKS = ("text", "image", "document", "tool_result")
-_ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking")
+_USER_BLOCKS = ("text", "image", "document", "tool_result", "search_result")
+_ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking", "server_tool_use",
+                     "web_search_tool_result")
+_RESULT_BLOCKS = ("text", "image", "document", "search_result")
+_SERIALIZED = re.compile(r'^\s*\{.*"type"\s*:\s*"(image|image_url|document|file|input_image|'
+                         r'input_file)"', re.S)
+WEB_SEARCH = "web_search_20250305"
 
 
 def signature_for(thinking: str) -> str:
@@ -76,6 +92,10 @@ class Parsed:
     think: bool = False
     stop_sequences: list[str] = field(default_factory=list)
     cache_control: bool = False
+    cache_prefixes: list[tuple[str, int]] = field(default_factory=list)
+    """``(digest, tokens)`` of each ``cache_control`` breakpoint's prefix, in order."""
+    web_search: dict[str, Any] | None = None
+    """The ``web_search`` server tool, when offered."""
 
 
 def _has_cache_control(node: Any) -> bool:
@@ -103,6 +123,40 @@ def _text_of(content: Any, where: str) -> str:
     return " ".join(parts)
 
 
+def _result_text(content: Any, where: str) -> str:
+    """A ``tool_result``'s content, validated: its blocks must be well-formed, and text
+    must not be a serialized image/document block (a flattened multimodal result)."""
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+    if content is None:
+        return ""
+    if not isinstance(blocks, list):
+        raise _bad(f"{where}: Expected string or array of content blocks")
+    texts: list[str] = []
+    for k, block in enumerate(blocks):
+        bw = f"{where}.{k}"
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        if kind not in _RESULT_BLOCKS:
+            raise _bad(f"{bw}.type: Input should be one of {', '.join(_RESULT_BLOCKS)}")
+        if kind == "text":
+            text = block.get("text")
+            if not isinstance(text, str):
+                raise _bad(f"{bw}.text: Field required")
+            found = _SERIALIZED.match(text)
+            if found:
+                raise _upstream(f"{bw}: the tool result text is a serialized "
+                                f"{found.group(1)!r} block; send images and documents as "
+                                "image/document blocks inside tool_result.content")
+            texts.append(text)
+        elif kind == "image":
+            _image(block, bw)
+            texts.append("[image]")
+        elif kind == "document":
+            texts.append(str(_document(block, bw)["text"]))
+        else:
+            texts.append(_text_of(block.get("content"), f"{bw}.content"))
+    return " ".join(texts)
+
+
 def _image(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     source = block.get("source")
     if not isinstance(source, Mapping):
@@ -126,6 +180,13 @@ def _document(block: Mapping[str, Any], where: str) -> dict[str, Any]:
                                                                      "content"):
         raise _bad(f"{where}.source.type: Input should be 'base64', 'text', 'url' or "
                    "'content'")
+    if source["type"] == "base64" and (source.get("media_type") != "application/pdf" or
+                                       not isinstance(source.get("data"), str) or
+                                       not source["data"]):
+        raise _bad(f"{where}.source: a base64 document needs media_type 'application/pdf' "
+                   "and data")
+    if source["type"] == "url" and not isinstance(source.get("url"), str):
+        raise _bad(f"{where}.source.url: Field required")
     title = block.get("title")
     label = f"[document {title}]" if isinstance(title, str) and title else "[document]"
     if source["type"] == "text":
@@ -135,7 +196,27 @@ def _document(block: Mapping[str, Any], where: str) -> dict[str, Any]:
     return {"type": "text", "text": label}
 
 
-def _tools(raw: Any) -> list[dict[str, Any]]:
+def _web_search(tool: Mapping[str, Any], where: str) -> dict[str, Any]:
+    if tool.get("name") != "web_search":
+        raise _bad(f"{where}.name: Input should be 'web_search'")
+    uses = tool.get("max_uses")
+    if uses is not None and (not isinstance(uses, int) or isinstance(uses, bool) or uses < 1):
+        raise _bad(f"{where}.max_uses: Input should be an integer >= 1")
+    for key in ("allowed_domains", "blocked_domains"):
+        value = tool.get(key)
+        if value is not None and (not isinstance(value, list) or not all(
+                isinstance(d, str) for d in value)):
+            raise _bad(f"{where}.{key}: Expected an array of strings")
+    if tool.get("allowed_domains") and tool.get("blocked_domains"):
+        raise _upstream("web_search: use either allowed_domains or blocked_domains, not both")
+    unknown = set(tool) - {"type", "name", "max_uses", "allowed_domains", "blocked_domains",
+                           "user_location", "cache_control"}
+    if unknown:
+        raise _bad(f"{where}: Extra inputs are not permitted: {', '.join(sorted(unknown))}")
+    return dict(tool)
+
+
+def _tools(raw: Any, server: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -145,9 +226,12 @@ def _tools(raw: Any) -> list[dict[str, Any]]:
     for i, tool in enumerate(raw):
         if not isinstance(tool, Mapping):
             raise _bad(f"tools.{i}: Expected object")
+        if tool.get("type") == WEB_SEARCH and server is not None:
+            server.append(_web_search(tool, f"tools.{i}"))
+            continue
         if tool.get("type") not in (None, "custom"):
-            raise _bad(f"tools.{i}.type: the emulator serves client tools only, got "
-                       f"{tool.get('type')!r}")
+            raise _bad(f"tools.{i}.type: the emulator runs client tools and "
+                       f"{WEB_SEARCH!r} only, got {tool.get('type')!r}")
         name, schema = tool.get("name"), tool.get("input_schema")
         if not isinstance(name, str) or not _NAME.match(name):
             raise _bad(f"tools.{i}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'")
@@ -236,9 +320,28 @@ def _output_format(body: Mapping[str, Any]) -> dict[str, Any] | None:
 def _assistant(blocks: list[Any], where: str, pending: dict[str, str]) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
+    searches: set[str] = set()
     for j, block in enumerate(blocks):
         bw = f"{where}.content.{j}"
         kind = block.get("type") if isinstance(block, Mapping) else None
+        if kind == "server_tool_use":
+            sid = block.get("id")
+            if not isinstance(sid, str) or not sid.startswith("srvtoolu_"):
+                raise _bad(f"{bw}.id: String should match pattern '^srvtoolu_'")
+            if block.get("name") != "web_search" or not isinstance(block.get("input"),
+                                                                   Mapping):
+                raise _bad(f"{bw}: a server_tool_use needs name 'web_search' and an input")
+            searches.add(sid)
+            continue
+        if kind == "web_search_tool_result":
+            sid = block.get("tool_use_id")
+            if sid not in searches:
+                raise _upstream(f"{bw}: web_search_tool_result tool_use_id {sid!r} has no "
+                                "server_tool_use before it in this turn")
+            searches.discard(str(sid))
+            if not isinstance(block.get("content"), (list, Mapping)):
+                raise _bad(f"{bw}.content: Field required")
+            continue
         if kind not in _ASSISTANT_BLOCKS:
             raise _bad(f"{bw}.type: Input should be one of {', '.join(_ASSISTANT_BLOCKS)} in "
                        "an assistant turn")
@@ -267,6 +370,9 @@ def _assistant(blocks: list[Any], where: str, pending: dict[str, str]) -> dict[s
                 raise _upstream(f"{bw}: Invalid `signature` in `thinking` block")
         elif not isinstance(block.get("data"), str) or not block["data"]:
             raise _bad(f"{bw}.data: Field required")
+    if searches:
+        raise _upstream(f"{where}: server_tool_use ids without a web_search_tool_result "
+                        f"after them: {', '.join(sorted(searches))}")
     message: dict[str, Any] = {"role": "assistant", "content": " ".join(texts) or None}
     if calls:
         message["tool_calls"] = calls
@@ -300,7 +406,7 @@ def _user(blocks: list[Any], where: str, pending: dict[str, str],
                                 f"blocks: {tid}. Each `tool_result` block must have a "
                                 "corresponding `tool_use` block in the previous message.")
             answered.add(tid)
-            text = _text_of(block.get("content"), f"{bw}.content")
+            text = _result_text(block.get("content"), f"{bw}.content")
             if block.get("is_error") is True:
                 text = f"Error: {text}"
             out.append({"role": "tool", "tool_call_id": tid, "name": pending[tid],
@@ -368,7 +474,8 @@ def parse(body: Mapping[str, Any]) -> Parsed:
     if stops is not None and (not isinstance(stops, list) or not all(
             isinstance(s, str) and s for s in stops)):
         raise _bad("stop_sequences: Expected an array of non-empty strings")
-    tools = _tools(body.get("tools"))
+    server: list[dict[str, Any]] = []
+    tools = _tools(body.get("tools"), server)
     choice, parallel, forced = _tool_choice(body.get("tool_choice"), tools)
     think = _thinking(body.get("thinking"), max_tokens)
     if think and forced:
@@ -405,7 +512,65 @@ def parse(body: Mapping[str, Any]) -> Parsed:
         canonical["parallel_tool_calls"] = parallel
     if fmt is not None:
         canonical["response_format"] = fmt
-    return Parsed(model, canonical, think, list(stops or ()), _has_cache_control(body))
+    return Parsed(model, canonical, think, list(stops or ()), _has_cache_control(body),
+                  cache_prefixes(body), server[0] if server else None)
+
+
+def _strip_marks(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _strip_marks(v) for k, v in node.items() if k != "cache_control"}
+    if isinstance(node, list):
+        return [_strip_marks(v) for v in node]
+    return node
+
+
+def _block_tokens(block: Any) -> int:
+    if isinstance(block, str):
+        return engine.count_tokens(block)
+    if not isinstance(block, Mapping):
+        return 0
+    kind = block.get("type")
+    if kind == "text":
+        return engine.count_tokens(str(block.get("text", "")))
+    if kind == "tool_use":
+        return engine.count_tokens(json.dumps(block.get("input")))
+    if kind == "tool_result":
+        content = block.get("content")
+        if isinstance(content, list):
+            return sum(_block_tokens(b) for b in content)
+        return engine.count_tokens(str(content or ""))
+    return 0
+
+
+def cache_prefixes(body: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """``(digest, prompt tokens)`` of the prefix ending at each ``cache_control``
+    breakpoint (order: tools, system, then each message's blocks; a mark on a message
+    marks its last block)."""
+    items: list[tuple[Any, int, bool]] = []  # (block, tokens, marked)
+    for tool in body.get("tools") or ():
+        items.append((tool, 0, isinstance(tool, Mapping) and "cache_control" in tool))
+    if isinstance(body.get("system"), str):
+        items.append((body["system"], engine.count_tokens(body["system"]), False))
+    for message in body.get("messages") or ():
+        if not isinstance(message, Mapping):
+            continue
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else [content]
+        for k, block in enumerate(blocks):
+            marked = isinstance(block, Mapping) and "cache_control" in block
+            marked = marked or (k == len(blocks) - 1 and "cache_control" in message)
+            items.append(({"role": message.get("role"), "block": block},
+                          _block_tokens(block), marked))
+    out: list[tuple[str, int]] = []
+    tokens = 0
+    for n, (_, count, marked) in enumerate(items):
+        tokens += count
+        if marked:
+            prefix = _strip_marks([item for item, _, _ in items[:n + 1]])
+            digest = hashlib.sha256(json.dumps([body.get("model"), prefix],
+                                               sort_keys=True).encode()).hexdigest()
+            out.append((digest, tokens))
+    return out
 
 
 def _tool_id(call_id: str) -> str:
@@ -420,14 +585,41 @@ def _input_of(arguments: str) -> Any:
     return value if isinstance(value, dict) else {}
 
 
-def render(parsed: Parsed, gen: Generation, *, cache_creation: int = 0) -> dict[str, Any]:
-    """The ``message`` object for the engine's first turn."""
+def _search(parsed: Parsed) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One deterministic web search: its blocks and the citation of the first result."""
+    user = [m for m in parsed.canonical["messages"] if m.get("role") == "user"]
+    query = " ".join(engine.message_text(user[-1]).split()[:8]) if user else ""
+    query = query or "search"
+    slug = "-".join(engine.keywords(query, 3)) or "result"
+    sid = "srvtoolu_" + hashlib.sha256(query.encode()).hexdigest()[:24]
+    results = [{"type": "web_search_result", "url": f"https://example.com/{slug}/{n}",
+                "title": f"{query.title()} ({n})", "page_age": "2026-10-01",
+                "encrypted_content": base64.b64encode(f"{slug}:{n}".encode()).decode()}
+               for n in (1, 2)]
+    blocks: list[dict[str, Any]] = [{"type": "server_tool_use", "id": sid, "name": "web_search",
+                                     "input": {"query": query}},
+                                     {"type": "web_search_tool_result", "tool_use_id": sid,
+                                      "content": results}]
+    cite = {"type": "web_search_result_location", "url": results[0]["url"],
+            "title": results[0]["title"], "cited_text": f"About {query}.",
+            "encrypted_index": base64.b64encode(b"0").decode()}
+    return blocks, [cite]
+
+
+def render(parsed: Parsed, gen: Generation, *, cache_creation: int = 0,
+           cache_read: int = 0) -> dict[str, Any]:
+    """The ``message`` object for the engine's first turn (``cache_*``: prompt-cache
+    counts from :func:`cache_prefixes`)."""
     turn = gen.turns[0]
     content: list[dict[str, Any]] = []
     output = int(gen.usage["completion_tokens"])
     if turn.reasoning:
         content.append({"type": "thinking", "thinking": turn.reasoning,
                         "signature": signature_for(turn.reasoning)})
+    citations: list[dict[str, Any]] = []
+    if parsed.web_search is not None:
+        searched, citations = _search(parsed)
+        content += searched
     stop_reason = _STOP_REASONS.get(turn.finish_reason, "end_turn")
     stop_sequence: str | None = None
     text = turn.text or ""
@@ -437,20 +629,28 @@ def render(parsed: Parsed, gen: Generation, *, cache_creation: int = 0) -> dict[
         output -= engine.count_tokens(text) - engine.count_tokens(text[:at])
         text, stop_reason = text[:at], "stop_sequence"
     if text:
-        content.append({"type": "text", "text": text})
+        block: dict[str, Any] = {"type": "text", "text": text}
+        if citations:
+            block["citations"] = citations
+        content.append(block)
     for call in turn.tool_calls:
         content.append({"type": "tool_use", "id": _tool_id(call["id"]), "name": call["name"],
                         "input": _input_of(call["arguments"])})
     prompt = int(gen.usage["prompt_tokens"])
     read = int((gen.usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0))
+    read = min(max(read, cache_read), prompt)
     creation = min(cache_creation, prompt - read)
+    usage: dict[str, Any] = {"input_tokens": prompt - read - creation, "output_tokens": output,
+                             "cache_creation_input_tokens": creation,
+                             "cache_read_input_tokens": read}
+    if parsed.web_search is not None:
+        usage["server_tool_use"] = {"web_search_requests": 1}
+    usage["service_tier"] = "standard"
     return {
         "id": "msg_" + secrets.token_hex(12), "type": "message", "role": "assistant",
         "model": parsed.model, "content": content, "stop_reason": stop_reason,
         "stop_sequence": stop_sequence, "stop_details": None, "container": None,
-        "usage": {"input_tokens": prompt - read - creation, "output_tokens": output,
-                  "cache_creation_input_tokens": creation, "cache_read_input_tokens": read,
-                  "service_tier": "standard"},
+        "usage": usage,
     }
 
 
@@ -481,6 +681,12 @@ def events(message: Mapping[str, Any]) -> list[bytes]:
             first: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
         elif kind == "text":
             first = {"type": "text", "text": ""}
+            if "citations" in block:
+                first["citations"] = []
+        elif kind == "server_tool_use":
+            first = {**block, "input": {}}
+        elif kind == "web_search_tool_result":
+            first = block  # arrives whole
         else:
             first = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
         out.append(wire.named_sse({"type": "content_block_start", "index": i,
@@ -492,8 +698,12 @@ def events(message: Mapping[str, Any]) -> list[bytes]:
                 delta(i, {"type": "thinking_delta", "thinking": piece})
             delta(i, {"type": "signature_delta", "signature": block["signature"]})
         elif kind == "text":
+            for cite in block.get("citations") or ():
+                delta(i, {"type": "citations_delta", "citation": cite})
             for piece in _words(block["text"]):
                 delta(i, {"type": "text_delta", "text": piece})
+        elif kind == "web_search_tool_result":
+            pass
         else:
             for frag in _fragments(json.dumps(block["input"]), 3):
                 delta(i, {"type": "input_json_delta", "partial_json": frag})

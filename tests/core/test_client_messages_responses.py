@@ -201,12 +201,20 @@ def test_messages_native_output_format(client: Client) -> None:
     assert value == {"city": "Berlin", "count": 4}
 
 
-def test_messages_response_format_is_refused_before_sending(client: Client,
-                                                            cf_aig_emulator: Emulator) -> None:
-    fmt = {"type": "json_schema", "json_schema": {"name": "a", "schema": ANSWER_SCHEMA}}
-    with pytest.raises(ConfigurationError, match="output_format"):
-        client.chat(req("messages", response_format=fmt), api="messages")
+def test_messages_json_mode_is_refused_before_sending(client: Client,
+                                                      cf_aig_emulator: Emulator) -> None:
+    with pytest.raises(ConfigurationError, match="json_object"):
+        client.chat(req("messages", response_format={"type": "json_object"}), api="messages")
     assert model_calls(cf_aig_emulator) == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_messages_response_format_is_native_output_config(client: Client, stream: bool) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "a", "schema": ANSWER_SCHEMA}}
+    request = req("messages", response_format=fmt)
+    text = (streamed(client, request, "messages")["choices"][0]["message"]["content"]
+            if stream else client.chat(request, api="messages").text)
+    jsonschema.validate(json.loads(text), ANSWER_SCHEMA)
 
 
 # --- reasoning and thinking ---------------------------------------------------------------

@@ -363,11 +363,18 @@ def test_unknown_keys_raise_naming_them(key: str) -> None:
 
 def test_response_format() -> None:
     fmt = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}
-    with pytest.raises(ConfigurationError, match="tool calling"):
-        ANTHROPIC.build(req(response_format=fmt), stream=False)
     cfg = {"format": {"type": "json_schema", "schema": {"type": "object"}}}
-    body = ANTHROPIC.build(req(response_format=fmt, output_config=cfg), stream=False)
+    body = ANTHROPIC.build(req(response_format=fmt), stream=False)  # native structured output
     assert body["output_config"] == cfg and "response_format" not in body
+    body = ANTHROPIC.build(req(response_format=fmt, output_config={"effort": "low"}),
+                           stream=False)
+    assert body["output_config"] == {"effort": "low", **cfg}
+    body = ANTHROPIC.build(req(output_config=cfg), stream=False)
+    assert body["output_config"] == cfg and "response_format" not in body
+    with pytest.raises(ConfigurationError, match="not both"):
+        ANTHROPIC.build(req(response_format=fmt, output_config=cfg), stream=False)
+    with pytest.raises(ConfigurationError, match=r"json_object.*api='chat_completions'"):
+        ANTHROPIC.build(req(response_format={"type": "json_object"}), stream=False)
     with pytest.raises(ConfigurationError, match="metadata"):
         ANTHROPIC.build(req(metadata={"tag": "x"}), stream=False)
 

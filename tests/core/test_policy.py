@@ -65,7 +65,7 @@ def test_path_selection_is_the_dialects(api: str, model: str, path: str) -> None
 
 def test_unified_run_borrows_the_wire_it_carries() -> None:
     anthropic_run = capabilities("run", CLAUDE)
-    assert anthropic_run.thinking_round_trip == "signed_blocks" and not anthropic_run.json_schema
+    assert anthropic_run.thinking_round_trip == "signed_blocks" and not anthropic_run.json_mode
     assert capabilities("run", GPT).max_tokens_field == "max_completion_tokens"
     classic = capabilities("run", CLASSIC)
     assert not classic.stop_sequences and not classic.stream_with_schema
@@ -187,8 +187,8 @@ def test_max_tokens_both_given_are_left_alone() -> None:
         (GPT, "chat_completions", "json_schema"),
         (GPT, "responses", "json_schema"),
         (CLAUDE, "chat_completions", "json_schema"),
-        (CLAUDE, "messages", "function_calling"),
-        (CLAUDE, "run", "function_calling"),
+        (CLAUDE, "messages", "json_schema"),  # output_config.format
+        (CLAUDE, "run", "json_schema"),
         (KIMI, "run", "json_schema"),
         ("@cf/qwen/qwq-32b", "run", "function_calling"),
         ("@cf/acme/unknown-model", "run", "json_mode"),
@@ -226,3 +226,23 @@ def test_apply_request_policy_in_one_call() -> None:
         "model": CLASSIC, "max_tokens": 32, "tools": [FN_ADD], "tool_choice": "auto"}
     unset = apply_request_policy({"model": GPT, "tool_choice": None}, "chat_completions")
     assert unset == {"model": GPT}
+
+
+@pytest.mark.parametrize("api", ["messages", "run"])
+def test_thinking_with_a_forced_tool_relaxes_or_refuses_on_the_anthropic_wire(
+        api: str, caplog: pytest.LogCaptureFixture) -> None:
+    one = [{"type": "function", "function": {"name": "f"}}]
+    two = [*one, {"type": "function", "function": {"name": "g"}}]
+    with caplog.at_level("WARNING", logger="cf_aig.policy"):
+        request = apply_request_policy({"model": CLAUDE, "tools": one, "tool_choice": "f",
+                                        "reasoning_effort": "low"}, api)
+    assert request["tool_choice"] == "auto" and "thinking" in caplog.text
+    with pytest.raises(ConfigurationError, match=r"'f'.*thinking"):
+        apply_request_policy({"model": CLAUDE, "tools": two, "tool_choice": "f",
+                              "thinking": {"type": "enabled", "budget_tokens": 2048}}, api)
+    # thinking off, or an endpoint that combines both: the forced choice stays
+    kept = apply_request_policy({"model": CLAUDE, "tools": two, "tool_choice": "f"}, api)
+    assert kept["tool_choice"] == {"type": "function", "function": {"name": "f"}}
+    other = apply_request_policy({"model": CLAUDE, "tools": two, "tool_choice": "required",
+                                  "reasoning_effort": "low"}, "chat_completions")
+    assert other["tool_choice"] == "required"
