@@ -198,7 +198,8 @@ def run_capabilities(model: str) -> Capabilities:
         return chat_capabilities(model, path)
     profile = get_profile(model)
     if profile.workers_ai_schema == "chat":
-        return Capabilities(path=path, stream_with_schema=False, image_urls=False, files=False)
+        # ChatCompletionsInput: text, image_url, input_audio and file parts (reference §4.2)
+        return Capabilities(path=path, stream_with_schema=False, audio=True)
     return Capabilities(
         path=path,
         stop_sequences=False,
