@@ -303,13 +303,31 @@ def transport_error(exc: Exception, policy: CallPolicy | None = None) -> CfAigEr
     if isinstance(exc, httpx.TimeoutException):
         error = APITimeoutError(f"request timed out ({name})")
     else:
-        error = ConnectionFailedError(f"connection failed: {name}: {exc}")
+        error = ConnectionFailedError(f"connection failed: {name}: {exc}{_where(exc)}")
     if not isinstance(exc, _NOT_SENT):
         error.retryable = policy is not None and policy.retry_ambiguous
         if not error.retryable:
             error.message += (" (the request was sent and may have run: not resent; "
                               "pass retry_ambiguous=True to allow)")
     return error
+
+
+def _where(exc: Exception) -> str:
+    """`` (<url>)`` (scheme, host, port and path only: no user info, no query) and what to
+    check when nothing answered there; '' when the request is unknown."""
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        return ""
+    if not isinstance(url, httpx.URL):
+        return ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = f":{url.port}" if url.port else ""
+    where = f" ({url.scheme}://{host}{port}{url.path})"
+    if isinstance(exc, httpx.ConnectError):
+        where += ("; is the server up and the base URL right (base_url= or "
+                  "CLOUDFLARE_AI_GATEWAY_BASE_URL)?")
+    return where
 
 
 def deadline_error(total: float, what: str = "call") -> APITimeoutError:

@@ -193,6 +193,8 @@ class Settings:
         if missing:
             raise MissingCredentialsError(
                 "missing Cloudflare credentials: pass " + " and ".join(missing)
+                + "; the token needs Workers AI Read, AI Gateway Run and AI Gateway Read (a"
+                " local emulator takes any values: python -m cf_aig.emulator --print-env)"
             )
         assert account is not None and token is not None
         gateway = gateway_id or os.environ.get(ENV_GATEWAY_ID) or None

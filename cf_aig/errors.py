@@ -14,6 +14,7 @@ picks the class from the Cloudflare code first, then the HTTP status.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -169,20 +170,11 @@ class PolicyDeniedError(PermissionDeniedError):
 
     Policies (beta, reference §11.2) answer ``{"success": false, "error": {"message":
     ...}}``; ``error`` is an object there. Ask the gateway's admin which policy applies.
-
-    >>> body = b'{"success":false,"error":{"message":"Access denied by policy"}}'
-    >>> type(error_from_body(403, body)).__name__
-    'PolicyDeniedError'
     """
 
 
 class PlanRequiredError(PermissionDeniedError):
-    """The model needs the Workers Paid plan (403, code 5035): upgrade, or pick another.
-
-    >>> err = error_from_body(403, {"errors": [{"code": 5035, "message": "paid only"}]})
-    >>> type(err).__name__, "Workers Paid plan" in str(err)
-    ('PlanRequiredError', True)
-    """
+    """The model needs the Workers Paid plan (403, code 5035): upgrade, or pick another."""
 
 
 class SpendLimitExceededError(QuotaExceededError):
@@ -209,7 +201,7 @@ class ResponsesBillingError(InsufficientCreditsError):
     """``/ai/v1/responses`` answered 402 under Unified Billing (reference §11.2).
 
     Seen for ``openai/gpt-5.x`` on authenticated gateways while chat completions worked;
-    the message says what to try instead (see :func:`responses_billing_hint`).
+    the message says what to try instead.
     """
 
 
@@ -237,13 +229,6 @@ class RetiredModelError(ConfigurationError):
 
     The table of retirements can be stale: pass ``allow_retired=True`` (client or
     adapter setting) to send anyway.
-
-    >>> from cf_aig.profiles import check_lifecycle
-    >>> try:
-    ...     check_lifecycle("@cf/meta/llama-3.1-8b-instruct")
-    ... except RetiredModelError as err:
-    ...     print(err.retired_on, err.replacement)
-    2026-05-30 @cf/meta/llama-3.1-8b-instruct-fp8
     """
 
     def __init__(self, message: str, *, model: str, retired_on: str,
@@ -407,7 +392,39 @@ def error_from_body(
                           retry_after=retry_after, **extra)
     if cls is PlanRequiredError:
         text += ": this model needs the Workers Paid plan; upgrade the account or pick another"
+    if cls is AuthenticationError:
+        text += AUTH_HINT
+    if cls is NotFoundError:
+        text += _model_hint(text)
     return cls(text, status=status, code=code, log_id=log_id, body=body, retry_after=retry_after)
+
+
+AUTH_HINT = (
+    ": check the API token (api_token=, else CLOUDFLARE_API_TOKEN) and CLOUDFLARE_ACCOUNT_ID;"
+    " the token needs the permissions Workers AI Read, AI Gateway Run and AI Gateway Read"
+    " (AI Gateway Edit to send feedback)"
+)
+"""What a 401 (or Cloudflare 10000/9109/2009) adds to the server's message."""
+
+_MODEL_NOT_FOUND = re.compile(r"model not found:?\s*['\"]?([^\s'\",;]+)", re.I)
+
+
+def _model_hint(message: str) -> str:
+    """For "Model not found: gpt-4o": the known ids it probably meant, from the profiles.
+
+    >>> _model_hint("Model not found: gpt-4o")
+    "; did you mean 'openai/gpt-4o'? Models are named provider/model (openai/gpt-5.5) or ..."
+    """
+    found = _MODEL_NOT_FOUND.search(message)
+    if found is None:
+        return ""
+    from .profiles import suggest_models  # profiles imports this module
+
+    close = suggest_models(found.group(1))
+    named = ("Models are named provider/model (openai/gpt-5.5) or @cf/... for Workers AI")
+    if not close:
+        return f"; {named[0].lower()}{named[1:]}"
+    return f"; did you mean {' or '.join(repr(c) for c in close)}? {named}"
 
 
 def _policy_error(

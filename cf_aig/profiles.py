@@ -207,6 +207,26 @@ WORKERS_PAID: frozenset[str] = frozenset({
 })
 
 
+def suggest_models(model: str, limit: int = 3) -> list[str]:
+    """Known model ids a mistyped or unprefixed ``model`` probably meant (profiles table).
+
+    A bare name gets its provider prefix; otherwise the closest spellings.
+
+    >>> suggest_models("gpt-4o")
+    ['openai/gpt-4o']
+    >>> suggest_models("@cf/baai/bge-base-en-v15")[0]
+    '@cf/baai/bge-base-en-v1.5'
+    """
+    import difflib
+
+    known = sorted({*_TABLE, *_EMBEDDINGS, *ALIASES})
+    bare = model.strip().lower()
+    exact = [k for k in known if k.lower().rsplit("/", 1)[-1] == bare.rsplit("/", 1)[-1]]
+    if exact:
+        return exact[:limit]
+    return difflib.get_close_matches(bare, known, n=limit, cutoff=0.75)
+
+
 def check_lifecycle(model: str, *, allow_retired: bool = False) -> None:
     """Raise :class:`~cf_aig.errors.RetiredModelError` for a retired model, before sending.
 

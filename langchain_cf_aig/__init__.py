@@ -11,6 +11,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from cf_aig._extras import missing_extra
+
 if TYPE_CHECKING:
     from .chat_models import ChatCloudflareAIGateway, gateway_info, log_id_of, model_profile
     from .embeddings import CloudflareAIGatewayEmbeddings
@@ -30,7 +32,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
+    try:
+        value = getattr(import_module(f".{module}", __name__), name)
+    except ModuleNotFoundError as exc:
+        raise missing_extra(exc, "langchain") from None
     globals()[name] = value
     return value
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, ValidationError
 
 from cf_aig import GatewayOptions
 from cf_aig.config import ENV_ACCOUNT_ID, ENV_API_TOKEN, ENV_BASE_URL, ENV_GATEWAY_ID
 from cf_aig.fields import OPTION_OF_FIELD, GatewayFields, pop_call_options
 
-from .errors import to_langchain_error
+from .errors import to_langchain_error, unwrap_configuration_error
 
 FIELD_OF_OPTION = {opt: fld for fld, opt in OPTION_OF_FIELD.items()}
 """Gateway option name → model field / per-call kwarg name (identical but for metadata)."""
@@ -42,6 +42,12 @@ class GatewaySettings(GatewayFields):
     """API base, default ``https://api.cloudflare.com/client/v4``."""
     gateway_id: str | None = Field(default_factory=from_env(ENV_GATEWAY_ID, default=None))
     """AI Gateway id (env ``CLOUDFLARE_AI_GATEWAY_ID``); the gateway's default if unset."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise unwrap_configuration_error(exc) from None
 
     def _check_settings(self) -> None:
         """Fail at construction on missing credentials or invalid options."""

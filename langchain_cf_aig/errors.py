@@ -24,8 +24,38 @@ from langchain_core.exceptions import (
     ModelRateLimitError,
     ModelTimeoutError,
 )
+from pydantic import ValidationError
 
 import cf_aig.errors as core
+
+
+class MissingCredentialsValidationError(core.MissingCredentialsError, ValidationError):
+    """No account id or token at construction: pydantic's ``ValidationError`` (what LangChain
+    classes raise for bad arguments) and ``cf_aig``'s ``MissingCredentialsError`` (what the
+    LlamaIndex classes and the core raise) at once, so either ``except`` catches it.
+
+    >>> import os
+    >>> from langchain_cf_aig import ChatCloudflareAIGateway
+    >>> saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("CLOUDFLARE_")}
+    >>> try:
+    ...     ChatCloudflareAIGateway(model="openai/gpt-5.5")
+    ... except core.MissingCredentialsError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValidationError))
+    MissingCredentialsValidationError True
+    >>> os.environ.update(saved)
+    """
+
+
+def unwrap_configuration_error(exc: ValidationError) -> ValidationError:
+    """``exc`` as a :class:`MissingCredentialsValidationError` when missing credentials caused
+    it; otherwise ``exc`` itself."""
+    errors = exc.errors(include_url=False)
+    if not any(isinstance((e.get("ctx") or {}).get("error"), core.MissingCredentialsError)
+               for e in errors):
+        return exc
+    details: list[Any] = [{k: e[k] for k in ("type", "loc", "input", "ctx") if k in e}
+                          for e in errors]
+    return MissingCredentialsValidationError.from_exception_data(exc.title, details)
 
 
 def _both(core_cls: type[core.CfAigError], lc_cls: type[ModelError], doc: str) -> type[Any]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from cf_aig._extras import missing_extra
+
 if TYPE_CHECKING:
     from cf_aig.errors import (
         APITimeoutError,
@@ -76,7 +78,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    try:
+        value = getattr(import_module(module), name)
+    except ModuleNotFoundError as exc:
+        raise missing_extra(exc, "llama-index") from None
     globals()[name] = value
     return value
 
