@@ -34,6 +34,7 @@ from cf_aig.policy import (
     structured_output_method,
 )
 from cf_aig.profiles import get_profile
+from cf_aig.tokens import estimate_message_tokens, estimate_tokens
 from cf_aig.types import Api
 
 from ._convert import ChunkConverter, completion_to_result, messages_to_dicts
@@ -434,6 +435,21 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         yield last
 
     # ------------------------------------------------------------------ tools & structure
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimated tokens of ``text`` (:mod:`cf_aig.tokens`; no tokenizer download, never
+        an ``ImportError``). The exact count of a call is its ``usage_metadata``."""
+        return estimate_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Estimated prompt tokens of ``messages`` and ``tools`` (:mod:`cf_aig.tokens`)."""
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        formatted = [dict(t) if isinstance(t, Mapping) else convert_to_openai_tool(t)
+                     for t in tools or ()]
+        return estimate_message_tokens(messages_to_dicts(messages), formatted)
 
     def bind_tools(
         self,
