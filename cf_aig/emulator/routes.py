@@ -69,6 +69,10 @@ HEADER_FIELDS: dict[str, tuple[str, str]] = {
     "cf-aig-otel-trace-id": ("otel_trace_id", _STR),
     "cf-aig-otel-parent-span-id": ("otel_parent_span_id", _STR),
     "x-session-affinity": ("session_affinity", _STR),
+    "cf-aig-session-id": ("session_id", _STR), "cf-aig-turn-id": ("turn_id", _STR),
+    "cf-aig-no-session-affinity": ("no_session_affinity", _BOOL),
+    "cf-aig-allowed-models": ("allowed_models", _STR),
+    "cf-aig-allowed-providers": ("allowed_providers", _STR),
 }
 
 
