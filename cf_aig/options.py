@@ -11,6 +11,11 @@ per-request value wins.
 Traceback (most recent call last):
 ...
 cf_aig.errors.ConfigurationError: max_attempts must be an integer from 1 to 5, got 9
+
+Adding an option: one ``option(header, validator, doc)`` field on :class:`GatewayOptions`
+(header building, validation, the adapters' pydantic fields and per-call kwargs follow),
+its test, and, if the emulator should check it, a line in its own header table
+(``cf_aig/emulator/routes.py`` ``HEADER_FIELDS``).
 """
 
 from __future__ import annotations

@@ -187,3 +187,15 @@ def test_secrets_stay_out_of_repr_logs_errors_and_pickles(
     copy = pickle.loads(pickle.dumps(client))  # survives pickling, still on the gateway host
     assert copy.gateway == client.gateway and copy.gateway.surface == "gateway"
     assert KEY not in repr(copy.gateway)
+
+
+@pytest.mark.parametrize(("header", "value"), [
+    ("cf-aig-allowed-models", "has space"), ("cf-aig-allowed-providers", ","),
+    ("cf-aig-no-session-affinity", "yes"), ("cf-aig-turn-id", ""),
+])
+def test_emulator_rejects_bad_auto_router_headers_naming_them(
+        cf_aig_emulator: Emulator, header: str, value: str) -> None:
+    r = httpx.post(f"{cf_aig_emulator.account_url}/ai/v1/chat/completions",
+                   headers={"authorization": "Bearer t", header: value},
+                   json={"model": "openai/gpt-5-mini", "messages": HI})
+    assert r.status_code == 400 and header in r.json()["message"]
