@@ -115,9 +115,8 @@ class Endpoints(Core):
         model = _check_chat_request(request)
         dialect = get_dialect(api)
         headers, policy = self.resolve(call)
-        http_request = self.build_request(
-            "POST", dialect.endpoint(model), body=dialect.build(request, stream=stream),
-            headers=headers)
+        http_request = self.chat_request(
+            dialect, model, body=dialect.build(request, stream=stream), headers=headers)
         return http_request, dialect, model, policy
 
     def chat_plan(self, request: ChatRequest, api: Api,
@@ -163,6 +162,7 @@ class Endpoints(Core):
         payload: dict[str, Any] = dict(input)
         if stream:
             payload["stream"] = True
+        self.check_model(model)
         headers, policy = self.resolve(call)
         http_request = self.build_request(
             "POST", run_path(model, unified), body=run_body(model, payload, unified),

@@ -16,6 +16,7 @@ after a success status is never resent.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import math
@@ -25,7 +26,7 @@ import time
 import zlib
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import httpx
 from pydantic_core import to_json
@@ -42,9 +43,14 @@ from .errors import (
     ResponseTooLargeError,
     StreamInterruptedError,
     error_from_body,
+    responses_billing_hint,
 )
+from .gateway_host import GatewayHost, gateway_only_model
 from .options import SECRET_HEADERS, GatewayInfo, GatewayOptions
+from .profiles import check_lifecycle
 
+if TYPE_CHECKING:
+    from .dialects import Dialect
 
 log = logging.getLogger("cf_aig")
 T = TypeVar("T")
@@ -263,13 +269,20 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
 
 
 def status_error(response: httpx.Response, body: bytes) -> CfAigError:
-    """The typed error for an HTTP error response."""
-    return error_from_body(
+    """The typed error for an HTTP error response (a 402 from Responses says what to try)."""
+    err = error_from_body(
         response.status_code,
         body,
         log_id=response.headers.get("cf-aig-log-id"),
         retry_after=retry_after_seconds(response.headers),
     )
+    if err.status == 402:
+        try:
+            path = response.request.url.path
+        except RuntimeError:  # a Response built by hand has no request
+            return err
+        err = responses_billing_hint(err, path)
+    return err
 
 
 def redirect_error(response: httpx.Response) -> RedirectError:
@@ -476,6 +489,10 @@ class Core:
         stream_idle_timeout: float | None = None,
         retry_ambiguous: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        surface: str | None = None,
+        gateway_url: str | None = None,
+        provider_api_key: Any = None,
+        allow_retired: bool = False,
     ) -> None:
         self.settings = Settings.resolve(
             account_id=account_id,
@@ -514,6 +531,32 @@ class Core:
         self._public_headers = base
         self._auth = {"authorization": f"Bearer {s.api_token.get_secret_value()}"}
         self._headers = {**base, **self._auth}
+        self.gateway = GatewayHost.resolve(
+            s, surface, gateway_url, provider_api_key, allow_insecure_http=allow_insecure_http)
+        self.allow_retired = bool(allow_retired)
+
+    def check_model(self, model: str) -> None:
+        """Before sending to the REST API: refuse retired and gateway-host-only models."""
+        check_lifecycle(model, allow_retired=self.allow_retired)
+        gateway_only_model(model)
+
+    def chat_request(self, dialect: Dialect, model: str, *, body: dict[str, Any],
+                     headers: Mapping[str, str], timeout: float | None = None) -> httpx.Request:
+        """The request for a chat call on this client's surface (checked before sending).
+
+        Retired models raise :class:`~cf_aig.errors.RetiredModelError` (unless
+        ``allow_retired``); on ``surface="gateway"`` the path is the dialect's gateway-host
+        path and the token travels as ``cf-aig-authorization``.
+        """
+        caps = dialect.capabilities(model)
+        if self.gateway.surface == "api":
+            self.check_model(model)
+            return self.build_request("POST", caps.path, body=body, headers=headers,
+                                      timeout=timeout)
+        check_lifecycle(model, allow_retired=self.allow_retired)
+        url, body, headers = self.gateway.route(dialect.api, caps, model, body, headers)
+        return self.build_request("POST", caps.path, body=body, headers=headers,
+                                  timeout=timeout, url=url)
 
     @property
     def retry_base_delay(self) -> float:
@@ -575,13 +618,14 @@ class Core:
         headers: Mapping[str, str],
         timeout: float | None = None,
         params: Mapping[str, Any] | None = None,
+        url: str | None = None,
     ) -> httpx.Request:
-        """An ``httpx.Request`` to ``{account_url}{path}`` (timeouts set when sent)."""
+        """An ``httpx.Request`` to ``{account_url}{path}`` (or ``url``; timeouts set when sent)."""
         content = to_json(body) if body is not None else None
         t = self.timeout if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 10.0))
         return httpx.Request(
             method,
-            self.account_url + path,
+            url or self.account_url + path,
             content=content,
             headers=headers,
             params=params,
@@ -667,7 +711,8 @@ class Core:
                 deadline: float) -> Generator[Action, Any, T]:
         status = response.status_code
         if 300 <= status < 400:
-            response.close()
+            with contextlib.suppress(CfAigError):  # read (bounded) and close it
+                yield from self._read(response, policy, deadline, False)
             raise redirect_error(response)
         if status >= 400:
             try:
