@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from ._ids import segment
 from .config import Settings, check_token, resolve_surface
 from .errors import ConfigurationError
 
@@ -103,7 +104,8 @@ class GatewayHost:
                 raise ConfigurationError(
                     str(exc).replace("api_token", "provider_api_key")) from None
             auth["authorization"] = f"Bearer {key.get_secret_value()}"
-        base = f"{url}/{settings.account_id}/{settings.gateway_id or 'default'}"
+        gateway = segment("gateway_id", settings.gateway_id or "default")
+        base = f"{url}/{segment('account_id', settings.account_id)}/{gateway}"
         return cls(name, base, auth)
 
     def route(self, api: str, caps: Capabilities, model: str, body: dict[str, Any],
