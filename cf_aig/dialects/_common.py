@@ -6,7 +6,9 @@
   wrong shape (a list where an object was due, a missing key) fails with one of
   :data:`SHAPE_ERRORS`; every dialect (and the client's stream loop) catches exactly those
   and raises :func:`shape_error`'s :class:`~cf_aig.errors.ResponseDecodeError`;
-- :data:`FINISH_REASONS`, :func:`text_of_parts`, :func:`strip_history_extras`;
+- :func:`unwrap_envelope` — error check plus the v4 ``{"success", "result"}`` envelope;
+- :data:`FINISH_REASONS`, :func:`text_of_parts`, :func:`normalize_text_and_reasoning`,
+  :func:`strip_history_extras`;
 - :func:`make_chunk`, :func:`completion_to_chunks` and :class:`TypedEventStream`, the shell
   of the decoders for typed event streams (Messages, Responses).
 
@@ -90,6 +92,28 @@ FINISH_REASONS: dict[str, str] = {
 }
 """Provider spellings of finish reasons (Workers AI, Anthropic ``stop_reason``) → the
 canonical OpenAI ones; every dialect maps through this one table."""
+
+
+def unwrap_envelope(body: Any) -> Any:
+    """Raise the typed error of an error body; else the body without its v4 envelope
+    (``{"success", "result"}`` → ``result``), or as it is when it has none."""
+    check_error(body)
+    if isinstance(body, dict) and "success" in body and "result" in body:
+        return body["result"]
+    return body
+
+
+def normalize_text_and_reasoning(obj: dict[str, Any]) -> None:
+    """In place, on a message or a stream delta: a list of text parts → one string, and
+    ``reasoning`` (some providers' spelling) → ``reasoning_content`` when it is text."""
+    if isinstance(obj.get("content"), list):
+        obj["content"] = text_of_parts(obj["content"])
+    if "reasoning" in obj and not obj.get("reasoning_content"):
+        value = obj.pop("reasoning")
+        if isinstance(value, str):
+            obj["reasoning_content"] = value
+        else:
+            obj["reasoning"] = value
 
 
 def text_of_parts(content: Any) -> Any:

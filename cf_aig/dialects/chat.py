@@ -30,7 +30,14 @@ from ..errors import (
 from ..profiles import get_profile, provider_of
 from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest, Usage
 from . import Capabilities
-from ._common import FINISH_REASONS, SHAPE_ERRORS, make_chunk, shape_error, text_of_parts
+from ._common import (
+    FINISH_REASONS,
+    SHAPE_ERRORS,
+    make_chunk,
+    normalize_text_and_reasoning,
+    shape_error,
+    unwrap_envelope,
+)
 from ._common import check_error as check_error  # re-exported for older imports
 from ._common import completion_to_chunks as completion_to_chunks
 from ._common import loads as loads
@@ -96,14 +103,7 @@ enable_search=True with an alibaba/* model on chat completions
 def normalize_message(message: dict[str, Any]) -> None:
     """In place: ``reasoning`` → ``reasoning_content``; text-part lists → a string;
     tool-call ids and string arguments."""
-    if isinstance(message.get("content"), list):
-        message["content"] = text_of_parts(message["content"])
-    if "reasoning" in message and not message.get("reasoning_content"):
-        value = message.pop("reasoning")
-        if isinstance(value, str):
-            message["reasoning_content"] = value
-        else:
-            message["reasoning"] = value
+    normalize_text_and_reasoning(message)
     calls = message.get("tool_calls")
     if calls:
         message["tool_calls"] = [normalize_tool_call(c) for c in calls]
@@ -236,12 +236,7 @@ class ChunkStream:
             delta = choice.get("delta")
             if not delta:
                 continue
-            if isinstance(delta.get("content"), list):
-                delta["content"] = text_of_parts(delta["content"])
-            if "reasoning" in delta and not delta.get("reasoning_content"):
-                value = delta.pop("reasoning")
-                if isinstance(value, str):
-                    delta["reasoning_content"] = value
+            normalize_text_and_reasoning(delta)
             if delta.get("tool_calls"):
                 delta["tool_calls"] = self._index_calls(choice.get("index", 0), delta["tool_calls"])
         if not choices:
@@ -386,9 +381,7 @@ class ChatCompletionsDialect:
         return body
 
     def parse(self, body: Any) -> ChatCompletion:
-        check_error(body)
-        if isinstance(body, dict) and isinstance(body.get("result"), dict) and "success" in body:
-            body = body["result"]  # tolerate a v4 envelope around the completion
+        body = unwrap_envelope(body)  # tolerate a v4 envelope around the completion
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
             raise ResponseDecodeError(f"expected a chat.completion object, got {str(body)[:200]}")
         return normalize_completion(body)

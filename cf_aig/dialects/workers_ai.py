@@ -29,7 +29,7 @@ from ..errors import ConfigurationError, ResponseDecodeError
 from ..profiles import get_profile, is_workers_ai
 from ..types import Api, ChatCompletion, ChatRequest
 from . import Capabilities, StreamState, ToolChoiceForm
-from ._common import SHAPE_ERRORS, check_error, shape_error, strip_history_extras
+from ._common import SHAPE_ERRORS, shape_error, strip_history_extras, unwrap_envelope
 from .chat import (
     ChunkStream,
     chat_capabilities,
@@ -257,8 +257,7 @@ class WorkersAIDialect:
         return body
 
     def parse(self, body: Any) -> ChatCompletion:
-        check_error(body)
-        result = body.get("result") if isinstance(body, dict) and "success" in body else body
+        result = unwrap_envelope(body)
         if isinstance(result, dict) and isinstance(result.get("choices"), list):
             return normalize_completion(result)
         if isinstance(result, dict) and result.get("type") == "message":  # Anthropic native
