@@ -13,6 +13,12 @@ Installed with ``cf-aig``; nothing to configure. The fixtures:
   ``CloudflareAIGateway(model=...)``) talks to it unchanged.
 * ``cf_aig_emulator_session`` (session scope): the one emulator behind both, not reset.
 
+Its bounds (see :class:`~cf_aig.emulator.server.Limits`) are settable in the ini file:
+``cf_aig_emulator_max_request_bytes`` (32 MiB; larger bodies get 413),
+``cf_aig_emulator_header_timeout`` (10 s), ``cf_aig_emulator_idle_timeout`` (15 s),
+``cf_aig_emulator_body_timeout`` (60 s), ``cf_aig_emulator_max_history`` (10,000 recorded
+requests, and logs per gateway).
+
 Answers are deterministic (a text that echoes the prompt, tool calls for forced or obvious
 tools, JSON for a schema). To decide the next answers, queue entries with
 ``emulator.enqueue(*entries, match=None)``; each is used by one later model request, first
@@ -72,12 +78,37 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+LIMIT_OPTIONS: dict[str, type] = {"max_request_bytes": int, "header_timeout": float,
+                                   "idle_timeout": float, "body_timeout": float,
+                                   "max_history": int}
+"""Emulator bounds settable as ``cf_aig_emulator_<name>`` ini options."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    for name, kind in LIMIT_OPTIONS.items():
+        parser.addini(f"cf_aig_emulator_{name}",
+                      f"cf_aig emulator fixtures: {name} ({kind.__name__}; default: built-in)")
+
+
+def _limits(config: pytest.Config) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, kind in LIMIT_OPTIONS.items():
+        raw = config.getini(f"cf_aig_emulator_{name}")
+        if raw not in (None, "", []):
+            try:
+                out[name] = kind(str(raw).strip())
+            except ValueError:
+                raise pytest.UsageError(f"cf_aig_emulator_{name} must be a {kind.__name__}, "
+                                        f"got {raw!r}") from None
+    return out
+
+
 @pytest.fixture(scope="session")
-def cf_aig_emulator_session() -> Iterator[Emulator]:
+def cf_aig_emulator_session(pytestconfig: pytest.Config) -> Iterator[Emulator]:
     """A running emulator shared by the whole test session."""
     from cf_aig.emulator import Emulator
 
-    with Emulator() as emu:
+    with Emulator(**_limits(pytestconfig)) as emu:
         yield emu
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -288,3 +291,31 @@ def test_a_large_body_is_handled_off_the_event_loop() -> None:
         assert small.status_code == 200
         assert seen_by_large == [True], "the small request waited for the large handler"
         assert results == [200]
+
+
+# ---- the pytest plugin's settings ---------------------------------------------------
+
+PLUGIN_TEST = '''
+import httpx
+
+
+def test_bounds_from_ini(cf_aig_emulator):
+    url = cf_aig_emulator.account_url + "/ai/run/@cf/meta/llama-3.1-8b-instruct-fp8"
+    auth = {"authorization": "Bearer t"}
+    assert httpx.post(url, content=b"x" * 2000, headers=auth).status_code == 413
+    for i in range(4):
+        httpx.post(url, json={"prompt": str(i)}, headers=auth)
+    assert [r.json["prompt"] for r in cf_aig_emulator.requests] == ["2", "3"]
+'''
+
+
+def test_plugin_takes_the_emulator_bounds_from_the_ini_file(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\ncf_aig_emulator_max_request_bytes = 1000\n"
+        "cf_aig_emulator_max_history = 2\ncf_aig_emulator_header_timeout = 2.5\n")
+    (tmp_path / "test_bounds.py").write_text(PLUGIN_TEST)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout
