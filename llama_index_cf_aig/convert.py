@@ -29,6 +29,7 @@ from llama_index.core.base.llms.types import (
     CompletionResponse,
     DocumentBlock,
     ImageBlock,
+    LogProb,
     MessageRole,
     TextBlock,
     ThinkingBlock,
@@ -304,6 +305,25 @@ def citation_block(annotation: Mapping[str, Any], content: str) -> CitationBlock
         return None
     where = {k: body[k] for k in ("start_index", "end_index") if isinstance(body.get(k), int)}
     cited = body.get("cited_text")
+def logprobs_of(raw: Any) -> list[list[LogProb]] | None:
+    """Canonical ``choice.logprobs`` (``{"content": [{token, logprob, bytes,
+    top_logprobs}]}``) → LlamaIndex's per-token lists of alternatives (the token's own
+    entry when no alternatives were asked for)."""
+    content = raw.get("content") if isinstance(raw, Mapping) else None
+    if not isinstance(content, list):
+        return None
+    out: list[list[LogProb]] = []
+    for entry in content:
+        if not isinstance(entry, Mapping):
+            continue
+        alternatives = entry.get("top_logprobs") or [entry]
+        out.append([LogProb(token=str(a.get("token") or ""),
+                            logprob=float(a.get("logprob") or 0.0),
+                            bytes=[int(b) for b in a.get("bytes") or ()])
+                    for a in alternatives if isinstance(a, Mapping)])
+    return out
+
+
     if not isinstance(cited, str):
         cited = content[where.get("start_index", 0):where.get("end_index", len(content))]
     return CitationBlock(cited_content=TextBlock(text=cited), source=str(body.get("url") or ""),
@@ -365,7 +385,8 @@ def completion_to_response(
     if gateway is not None:
         extra["gateway"] = gateway
     extra["finish_reason"] = choices[0].get("finish_reason")
-    return ChatResponse(message=message, raw=completion, additional_kwargs=extra)
+    return ChatResponse(message=message, raw=completion, additional_kwargs=extra,
+                        logprobs=logprobs_of(choices[0].get("logprobs")))
 
 
 def chat_to_completion_response(response: ChatResponse) -> CompletionResponse:
@@ -417,8 +438,8 @@ class StreamConverter:
     The usage chunk yields a last response with ``delta=""`` and the token counts.
     """
 
-    __slots__ = ("_blocks", "_calls", "_dirty", "_native", "_signed", "content", "finish_reason",
-                 "gateway", "reasoning")
+    __slots__ = ("_blocks", "_calls", "_dirty", "_logprobs", "_native", "_signed", "content",
+                 "finish_reason", "gateway", "reasoning")
 
     def __init__(self, gateway: Mapping[str, Any] | None = None) -> None:
         self.gateway = gateway
@@ -438,6 +459,7 @@ class StreamConverter:
     def tool_calls(self) -> list[dict[str, Any]]:
         """The calls so far, OpenAI-shaped, in index order."""
         return [
+        self._logprobs: list[list[LogProb]] = []
             {
                 "id": c["id"],
                 "type": "function",
@@ -483,6 +505,7 @@ class StreamConverter:
         calls: list[dict[str, Any]] = []
         if self._calls:
             calls = self.tool_calls()
+            self._logprobs += logprobs_of(choice.get("logprobs")) or ()
             if self._dirty or self._blocks is None:
                 self._blocks = [
                     ToolCallBlock(
@@ -505,4 +528,5 @@ class StreamConverter:
             extra.update(usage_kwargs(usage))
         if self.finish_reason:
             extra["finish_reason"] = self.finish_reason
-        return ChatResponse(message=message, delta=text, raw=chunk, additional_kwargs=extra)
+        return ChatResponse(message=message, delta=text, raw=chunk, additional_kwargs=extra,
+                            logprobs=list(self._logprobs) if self._logprobs else None)

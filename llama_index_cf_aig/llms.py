@@ -81,6 +81,8 @@ _SAMPLING = (
     ("thinking", "thinking"),
     ("reasoning", "reasoning"),
     ("effort", "effort"),
+    ("logprobs", "logprobs"),
+    ("top_logprobs", "top_logprobs"),
 )
 
 
@@ -132,6 +134,10 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     strict: bool = Field(
         default=False, description="Strict tool schemas: sent as 'strict' inside each "
         "function tool (never as a body key).")
+    logprobs: bool | None = Field(
+        default=None, description="Return token log-probabilities (ChatResponse.logprobs).")
+    top_logprobs: int | None = Field(
+        default=None, description="Alternatives per token when logprobs is on (0-20).")
     fallback_models: list[str] = Field(
         default_factory=list, description="Models tried in order when one cannot answer "
         "(capacity, rate limits, timeouts, unknown or retired model, context window, quota); "

@@ -346,6 +346,7 @@ def _text_format(fmt: Any) -> dict[str, Any] | None:
 
 
 _MIN_OUTPUT_TOKENS = 16
+_LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
 
 def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
@@ -364,11 +365,11 @@ def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any
             )
     if req.get("n", 1) != 1:
         raise ConfigurationError("'n' must be 1 on /ai/v1/responses (one answer per call)")
-    if req.get("logprobs"):
-        raise ConfigurationError(
-            "'logprobs' has no direct equivalent on /ai/v1/responses; pass "
-            "include=['message.output_text.logprobs'] and top_logprobs instead"
-        )
+    if req.pop("logprobs", None):  # Responses' form: an include entry (+ top_logprobs)
+        include = list(req.get("include") or [])
+        if _LOGPROBS_INCLUDE not in include:
+            include.append(_LOGPROBS_INCLUDE)
+        req["include"] = include
     messages = req.get("messages")
     if not isinstance(messages, list):
         raise ConfigurationError("request['messages'] must be a list")
@@ -512,6 +513,7 @@ def parse_response(body: Any) -> ChatCompletion:
     reasoning: list[str] = []
     calls: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
+    logprobs: list[dict[str, Any]] = []
     server_calls: list[ServerToolCall] = []
     server_results: list[ServerToolResult] = []
     offset = 0
@@ -524,6 +526,7 @@ def parse_response(body: Any) -> ChatCompletion:
                 if not isinstance(part, dict):
                     continue
                 if part.get("type") == "output_text":
+                    logprobs.extend(p for p in part.get("logprobs") or () if isinstance(p, dict))
                     for ann in part.get("annotations") or ():
                         converted = convert_annotation(ann, offset)
                         if converted is not None:
@@ -575,7 +578,8 @@ def parse_response(body: Any) -> ChatCompletion:
         "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
         "model": str(body.get("model") or ""),
         "choices": [
-            {"index": 0, "message": message, "finish_reason": finish_reason(body, bool(calls))}
+            {"index": 0, "message": message, "finish_reason": finish_reason(body, bool(calls)),
+             **({"logprobs": {"content": logprobs, "refusal": None}} if logprobs else {})}
         ],
         "usage": convert_usage(body.get("usage")),
     }
@@ -639,7 +643,10 @@ class ResponsesStream(TypedEventStream):
         if kind == "response.output_item.done":
             return self._item_done(obj)
         if kind == "response.output_text.delta":
-            return self._text(obj, "text", "content", obj.get("content_index"), obj.get("delta"))
+            out = self._text(obj, "text", "content", obj.get("content_index"), obj.get("delta"))
+            if out and obj.get("logprobs"):
+                out[0]["choices"][0]["logprobs"] = {"content": obj["logprobs"], "refusal": None}
+            return out
         if kind == "response.output_text.done":
             return self._fill(obj, "text", "content", obj.get("content_index"), obj.get("text"))
         if kind == "response.refusal.delta":

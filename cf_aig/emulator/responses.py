@@ -75,6 +75,8 @@ class Parsed:
     cache_key: str | None = None
     web_search: bool = False
     """A web search tool was offered: the answer searches first and cites a source."""
+    logprobs: int | None = None
+    """``include`` asked for ``message.output_text.logprobs``: alternatives per token."""
 
 
 def _content_text(content: Any, where: str) -> tuple[str, list[dict[str, Any]]]:
@@ -345,9 +347,17 @@ def parse(body: Mapping[str, Any], previous: list[dict[str, Any]] | None = None)
             raise _bad(f"tools: {kind!r} is not served for {model} (openai/* models take "
                        "web_search_preview, xai/* models web_search)")
     search = bool(kinds)
+    include = body.get("include") or []
+    if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
+        raise _bad("include: Expected an array of strings")
+    top = body.get("top_logprobs")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int)
+                            or not 0 <= top <= 20):
+        raise _bad("top_logprobs: Input should be an integer from 0 to 20")
+    logprobs = (top or 1) if "message.output_text.logprobs" in include else None
     return Parsed(model, canonical, echo, history, store is not False,
                   effort not in (None, "none"), key if isinstance(key, str) and key else None,
-                  search)
+                  search, logprobs)
 
 
 def _hex() -> str:
@@ -377,7 +387,9 @@ def render(parsed: Parsed, gen: Generation) -> dict[str, Any]:
         output.append({"type": "message", "id": "msg_" + _hex(), "role": "assistant",
                        "status": "incomplete" if incomplete else "completed",
                        "content": [{"type": "output_text", "text": turn.text or "",
-                                    "annotations": annotations, "logprobs": []}]})
+                                    "annotations": annotations,
+                                    "logprobs": [] if parsed.logprobs is None else
+                                    wire.token_logprobs(turn.text or "", parsed.logprobs)}]})
     for call in turn.tool_calls:
         output.append({"type": "function_call", "id": "fc_" + _hex(), "call_id": call["id"],
                        "name": call["name"], "arguments": call["arguments"],
@@ -479,12 +491,15 @@ def events(response: Mapping[str, Any]) -> list[bytes]:
                 ids = {"item_id": iid, "output_index": idx, "content_index": k}
                 emit("response.content_part.added", **ids,
                      part={**part, "text": "", "annotations": []})
+                want = max((len(p.get("top_logprobs") or ()) for p in part["logprobs"]), default=0)
                 for piece in _words(part["text"]):
-                    emit("response.output_text.delta", **ids, delta=piece, logprobs=[])
+                    emit("response.output_text.delta", **ids, delta=piece,
+                         logprobs=wire.token_logprobs(piece, want) if want else [])
                 for j, annotation in enumerate(part.get("annotations") or ()):
                     emit("response.output_text.annotation.added", **ids, annotation_index=j,
                          annotation=annotation)
-                emit("response.output_text.done", **ids, text=part["text"], logprobs=[])
+                emit("response.output_text.done", **ids, text=part["text"],
+                     logprobs=part["logprobs"])
                 emit("response.content_part.done", **ids, part=part)
         else:
             emit("response.output_item.added", output_index=idx,

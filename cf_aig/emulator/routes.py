@@ -392,11 +392,12 @@ class App:
         out = Outcome(model, tokens_in=gen.usage["prompt_tokens"],
                       tokens_out=gen.usage["completion_tokens"])
         if call.stream_wanted:
+        lp = (int(body.get("top_logprobs") or 0) or 1) if body.get("logprobs") is True else None
             out.events = wire.chat_chunks(model, gen, include_usage=_include_usage(body),
-                                          reasoning_field=field, workers_ai=kind == "chat")
+                                          reasoning_field=field, workers_ai=kind == "chat",
+                                          logprobs=lp)
         else:
-            out.body = wire.chat_completion(model, gen, reasoning_field=field)
-        _check_chat_tools(body, model)
+            out.body = wire.chat_completion(model, gen, reasoning_field=field, logprobs=lp)
         return out
 
     def _chat_kind(self, model: str) -> str:

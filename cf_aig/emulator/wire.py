@@ -134,14 +134,31 @@ def _message(turn: Turn, reasoning_field: str) -> dict[str, Any]:
     return msg
 
 
+def token_logprobs(text: str, top: int) -> list[dict[str, Any]]:
+    """Deterministic per-token log-probabilities (one token per word piece), each with
+    ``top`` alternatives (the token itself first), in OpenAI's ``ChatCompletionTokenLogprob``
+    shape."""
+    out = []
+    for piece in _split_words(text):
+        score = -round(0.05 * (len(piece) % 7), 4)
+        alts = [{"token": piece, "logprob": score, "bytes": list(piece.encode())}]
+        alts += [{"token": f"{piece.strip()}~{k}", "logprob": round(score - 1.5 * k, 4),
+                  "bytes": list(f"{piece.strip()}~{k}".encode())} for k in range(1, top)]
+        out.append({**alts[0], "top_logprobs": alts[:top]})
+    return out
+
+
 def chat_completion(model: str, gen: Generation, *,
-                    reasoning_field: str = "reasoning_content") -> dict[str, Any]:
-    """A ``chat.completion`` object."""
+                    reasoning_field: str = "reasoning_content",
+                    logprobs: int | None = None) -> dict[str, Any]:
+    """A ``chat.completion`` object (``logprobs``: None, or alternatives per token)."""
     return {
         "id": "chatcmpl-" + secrets.token_hex(12), "object": "chat.completion",
         "created": int(time.time()), "model": model,
         "choices": [{"index": i, "message": _message(t, reasoning_field),
-                     "finish_reason": t.finish_reason, "logprobs": None}
+                     "finish_reason": t.finish_reason,
+                     "logprobs": None if logprobs is None else {
+                         "content": token_logprobs(t.text or "", logprobs), "refusal": None}}
                     for i, t in enumerate(gen.turns)],
         "usage": _usage_out(gen.usage), "system_fingerprint": "fp_emulator",
         "service_tier": "default",
@@ -160,7 +177,7 @@ def _split_n(text: str, n: int) -> list[str]:
 
 def chat_chunks(model: str, gen: Generation, *, include_usage: bool,
                 reasoning_field: str = "reasoning_content",
-                workers_ai: bool = False) -> list[bytes]:
+                workers_ai: bool = False, logprobs: int | None = None) -> list[bytes]:
     """The SSE events of a streamed chat completion, ``[DONE]`` included.
 
     ``workers_ai`` adds ``p`` padding and per-chunk usage increments, then the final
@@ -172,10 +189,13 @@ def chat_chunks(model: str, gen: Generation, *, include_usage: bool,
 
     def emit(index: int, delta: dict[str, Any], finish: str | None = None,
              inc: dict[str, Any] | None = None) -> None:
+        lp = None
+        if logprobs is not None and delta.get("content"):
+            lp = {"content": token_logprobs(delta["content"], logprobs), "refusal": None}
         chunk: dict[str, Any] = {"id": cid, "object": "chat.completion.chunk", "created": created,
                                  "model": model, "choices": [{"index": index, "delta": delta,
                                                               "finish_reason": finish,
-                                                              "logprobs": None}]}
+                                                              "logprobs": lp}]}
         if workers_ai:
             chunk["p"] = "abcdefghijklmnop"[: 1 + len(events) % 16]
             chunk["usage"] = inc or {"prompt_tokens": 0, "completion_tokens": 0,
