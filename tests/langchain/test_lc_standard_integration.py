@@ -12,7 +12,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
-from lc_helpers import ChatCapabilities, creds
+from lc_helpers import ChatCapabilities, creds, emulator
 
 from langchain_cf_aig import ChatCloudflareAIGateway, CloudflareAIGatewayEmbeddings
 
@@ -102,6 +102,35 @@ class TestResponsesApi(_ChatSuite):
     )
     def test_stop_sequence(self, model: BaseChatModel) -> None:
         super().test_stop_sequence(model)
+
+    @property
+    def supports_image_tool_message(self) -> bool:
+        return True
+
+    @property
+    def supports_pdf_tool_message(self) -> bool:
+        return True
+
+    @staticmethod
+    def _tool_output_kinds() -> list[list[str]]:
+        """Content-item types of every function_call_output the emulator received."""
+        return [[p["type"] for p in item["output"]]
+                for r in emulator().requests if r.method == "POST"
+                for item in r.json.get("input") or ()
+                if item.get("type") == "function_call_output"
+                and isinstance(item.get("output"), list)]
+
+    def test_image_tool_message(self, model: BaseChatModel) -> None:
+        emulator().reset()
+        super().test_image_tool_message(model)
+        kinds = self._tool_output_kinds()  # the image went as an input_image, not as text
+        assert kinds and all("input_image" in k for k in kinds)
+
+    def test_pdf_tool_message(self, model: BaseChatModel) -> None:
+        emulator().reset()
+        super().test_pdf_tool_message(model)
+        kinds = self._tool_output_kinds()
+        assert kinds and all("input_file" in k for k in kinds)
 
 
 class TestMessagesApi(_ChatSuite):
