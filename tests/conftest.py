@@ -4,11 +4,17 @@ file or module fails (everything a test needs ships with the repository)."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+# Profiles prefer a refreshed model catalogue cached on disk (cf_aig.catalog); the suite
+# runs on the bundled table, whatever a developer's ~/.cache holds.
+os.environ["CF_AIG_CACHE_DIR"] = tempfile.mkdtemp(prefix="cf-aig-test-cache-")
 
 settings.register_profile(
     "cf-aig", deadline=None, database=None,
