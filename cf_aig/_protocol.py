@@ -33,6 +33,7 @@ from pydantic_core import to_json
 
 from ._pool import DEADLINE_EXTENSION
 from .config import Settings
+from .dialects._common import SHAPE_ERRORS
 from .errors import (
     APITimeoutError,
     CfAigError,
@@ -378,7 +379,7 @@ class Inflater:
     b'hihihi'
     """
 
-    __slots__ = ("_encoding", "_z")
+    __slots__ = ("_encoding", "_z", "identity")
 
     def __init__(self, encoding: str) -> None:
         encoding = encoding.strip().lower()
@@ -387,12 +388,14 @@ class Inflater:
                 f"the answer uses content-encoding {encoding!r}; cf_aig accepts only gzip "
                 "and deflate (it asks for those)")
         self._encoding = encoding
+        self.identity = encoding in ("", "identity")
+        """Bytes pass unchanged (callers may skip :meth:`feed`)."""
         self._z: Any = None
         if encoding in ("gzip", "x-gzip"):
             self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
 
     def feed(self, data: bytes) -> Iterator[bytes]:
-        if not self._encoding or self._encoding == "identity":
+        if self.identity:
             if data:
                 yield data
             return
@@ -729,6 +732,8 @@ class Core:
         try:
             try:
                 return interpret(response, body)
+            except ConfigurationError:
+                raise
             except _SHAPE_ERRORS as exc:
                 raise shape_error(exc) from exc
         except CfAigError as err:
@@ -738,8 +743,9 @@ class Core:
             raise
 
 
-_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError)
-"""What a decoder raises when a payload's fields have unexpected types."""
+_SHAPE_ERRORS = SHAPE_ERRORS
+"""What a decoder raises when a payload's fields have unexpected types: the dialects' one
+set (:data:`cf_aig.dialects._common.SHAPE_ERRORS`), so client and dialects agree."""
 
 
 def shape_error(exc: Exception) -> ResponseDecodeError:

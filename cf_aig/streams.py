@@ -114,7 +114,7 @@ class _StreamBase(Generic[T]):
         assert self._decoder is not None and self._inflater is not None
         out: list[T] = []
         try:
-            for piece in self._inflater.feed(raw):
+            for piece in (raw,) if self._inflater.identity else self._inflater.feed(raw):
                 for name, data in self._sse.feed(piece):
                     out.extend(self._decoder.event(name, data))
         except _SHAPE_ERRORS as exc:
