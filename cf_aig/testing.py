@@ -121,7 +121,9 @@ def cf_aig_emulator(cf_aig_emulator_session: Emulator) -> Emulator:
 
 @pytest.fixture
 def cf_aig_env(cf_aig_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """Point the ``CLOUDFLARE_*`` environment variables at the emulator."""
+    """Point the ``CLOUDFLARE_*`` environment variables at the emulator (the gateway host's
+    ``CLOUDFLARE_AI_GATEWAY_URL`` too, for ``surface="gateway"``)."""
     for name, value in cf_aig_emulator.env(EMULATOR_TOKEN).items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CLOUDFLARE_AI_GATEWAY_URL", cf_aig_emulator.gateway_url)
     return cf_aig_emulator
