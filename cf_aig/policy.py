@@ -322,6 +322,7 @@ def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
     'auto'
     """
     model = str(request.get("model") or "")
+    check_cache_marks(request, api)
     place_max_tokens(request, model, api)
     apply_reasoning(request, api)  # thinking / reasoning / effort → the endpoint's form
     if "tool_choice" in request:
@@ -342,6 +343,49 @@ def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
     return request
 
 
+def _marks(request: Mapping[str, Any]) -> list[str]:
+    where: list[str] = []
+    for i, tool in enumerate(request.get("tools") or ()):
+        if isinstance(tool, Mapping) and tool.get("cache_control"):
+            where.append(f"tools[{i}]")
+    for i, m in enumerate(request.get("messages") or ()):
+        if not isinstance(m, Mapping):
+            continue
+        content = m.get("content")
+        for j, part in enumerate(content if isinstance(content, list) else ()):
+            if isinstance(part, Mapping) and part.get("cache_control"):
+                where.append(f"messages[{i}] part {j}")
+        for j, call in enumerate(m.get("tool_calls") or ()):
+            if isinstance(call, Mapping) and call.get("cache_control"):
+                where.append(f"messages[{i}] tool call {j}")
+    return where
+
+
+def check_cache_marks(request: Mapping[str, Any], api: str) -> None:
+    """Refuse Anthropic prompt-cache marks (``cache_control``) where the endpoint cannot
+    carry them (:attr:`~cf_aig.dialects.Capabilities.cache_marks`), naming where they are
+    and which endpoint can: never sent as an unknown key, never dropped.
+
+    >>> check_cache_marks({"model": "openai/gpt-5.5", "messages": [{"role": "user",
+    ...     "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral"}}]}]},
+    ...     "chat_completions")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: cache_control (prompt-cache mark) at messages[0] part 0 ...
+    """
+    model = str(request.get("model") or "")
+    if capabilities(api, model).cache_marks:
+        return
+    where = _marks(request)
+    if where:
+        raise ConfigurationError(
+            f"cache_control (prompt-cache mark) at {', '.join(where)} cannot be sent on "
+            f"api={api!r}; marks are carried by api='messages' (and anthropic/* models on "
+            "api='run'). Remove them here: OpenAI-style endpoints cache long prompts "
+            "automatically and report cached tokens in usage"
+        )
+
+
 def keeps_signed_thinking(model: str, api: str) -> bool:
     """Whether earlier signed thinking (``thinking_blocks``) goes back on assistant turns:
     only where the wire is Anthropic's (``messages``, ``anthropic/*`` on ``run``), which
@@ -356,6 +400,7 @@ __all__ = [
     "apply_request_policy",
     "build_tool_call",
     "can_force_tools",
+    "check_cache_marks",
     "keeps_signed_thinking",
     "normalize_tool_choice",
     "parallel_tool_calls",

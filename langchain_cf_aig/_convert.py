@@ -40,6 +40,11 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from cf_aig import GatewayInfo
 from cf_aig.policy import build_tool_call, token_usage
 
+from ._translate import (  # also registers the v1 block translator
+    signed_reasoning,
+    thinking_from_blocks,
+)
+
 MODEL_PROVIDER = "cloudflare"
 """``response_metadata["model_provider"]``; the upstream provider is in ``gateway``."""
 
@@ -56,6 +61,16 @@ def _block_text(block: Any) -> str | None:
         text = block.get("text")
         return text if isinstance(text, str) else ""
     return None
+
+
+def _is_redacted(block: Any) -> bool:
+    value = block.get("value") if isinstance(block, Mapping) else None
+    return (
+        isinstance(block, Mapping)
+        and block.get("type") == "non_standard"
+        and isinstance(value, Mapping)
+        and value.get("type") == "redacted_thinking"
+    )
 
 
 def content_to_text(content: str | list[Any]) -> str:
@@ -75,8 +90,11 @@ def content_to_text(content: str | list[Any]) -> str:
             "function_call",
             "server_tool_call",
             "server_tool_result",
+            "redacted_thinking",
         ):
             continue  # not text; provider-run tool turns travel as canonical fields
+        elif _is_redacted(block):
+            continue  # signed thinking travels as thinking_blocks
         else:
             parts.append(json.dumps(block, ensure_ascii=False, default=str))
     return "".join(parts)
@@ -95,11 +113,35 @@ def _anthropic_image(block: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"type": "image_url", "image_url": {"url": url}}
 
 
+def cache_mark(block: Any) -> Any:
+    """A block's Anthropic ``cache_control`` (on the block, or in a v1 block's ``extras``)."""
+    if not isinstance(block, Mapping):
+        return None
+    mark = block.get("cache_control")
+    extras = block.get("extras")
+    if mark is None and isinstance(extras, Mapping):
+        mark = extras.get("cache_control")
+    return mark
+
+
+def _marked(content: Any) -> bool:
+    return isinstance(content, list) and any(cache_mark(b) for b in content)
+
+
 def content_part(block: Any) -> dict[str, Any] | None:
-    """One content block (OpenAI, LangChain v0/v1 standard, Anthropic) → a canonical part.
+    """One content block (OpenAI, LangChain v0/v1 standard, Anthropic) → a canonical part,
+    its ``cache_control`` kept (the endpoints without prompt-cache marks refuse it).
 
     Returns ``None`` for blocks that carry nothing for the model (reasoning, tool calls).
     """
+    part = _bare_part(block)
+    mark = cache_mark(block)
+    if part is not None and mark and "cache_control" not in part:
+        part = {**part, "cache_control": dict(mark)}
+    return part
+
+
+def _bare_part(block: Any) -> dict[str, Any] | None:
     if isinstance(block, str):
         return {"type": "text", "text": block}
     if not isinstance(block, Mapping):
@@ -114,7 +156,8 @@ def content_part(block: Any) -> dict[str, Any] | None:
             if isinstance(url, str)
             else {"type": "image_url", "image_url": dict(url or {})}
         )
-    if kind in ("reasoning", "thinking", "tool_call", "tool_use", "function_call"):
+    if kind in ("reasoning", "thinking", "redacted_thinking", "tool_call", "tool_use",
+                "function_call") or _is_redacted(block):
         return None
     if kind == "image" and "source" in block:
         part = _anthropic_image(block)
@@ -147,9 +190,23 @@ def _parts(content: str | list[Any]) -> str | list[dict[str, Any]]:
     if isinstance(content, str):
         return content
     parts = [p for p in (content_part(b) for b in content) if p is not None]
-    if all(p.get("type") == "text" for p in parts):
+    if all(p.get("type") == "text" and "cache_control" not in p for p in parts):
         return "".join(p.get("text", "") for p in parts)
     return parts
+
+
+def _mark_last(out: dict[str, Any], mark: Any) -> None:
+    """A message-level ``cache_control`` (``additional_kwargs``, as ChatAnthropic takes it)
+    goes on the message's last block: its last content part, else its last tool call."""
+    content = out.get("content")
+    if isinstance(content, str) and content:
+        out["content"] = [{"type": "text", "text": content, "cache_control": dict(mark)}]
+    elif isinstance(content, list) and content:
+        out["content"] = [*content[:-1], {**content[-1], "cache_control": dict(mark)}]
+    elif out.get("tool_calls"):
+        out["tool_calls"][-1] = {**out["tool_calls"][-1], "cache_control": dict(mark)}
+    else:
+        raise ValueError("cache_control on an empty message: there is no block to mark")
 
 
 def tool_result_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
@@ -158,11 +215,12 @@ def tool_result_content(content: str | list[Any]) -> str | list[dict[str, Any]]:
     before sending, never as JSON text)."""
     if isinstance(content, str):
         return content
-    if not any(_is_media(b) for b in content):
+    if not any(_is_media(b) or cache_mark(b) for b in content):
         return content_to_text(content)  # other structured blocks go as JSON text
     parts: list[dict[str, Any]] = []
     for block in content:
-        part = content_part(block) if _is_media(block) else None
+        keep = _is_media(block) or (cache_mark(block) and _block_text(block) is not None)
+        part = content_part(block) if keep else None
         if part is not None:
             parts.append(part)
             continue
@@ -193,6 +251,21 @@ def server_calls_from_blocks(content: str | list[Any]) -> list[dict[str, Any]]:
             if isinstance(native, Mapping):
                 call["native"] = dict(native)
             out.append(call)
+    return out
+
+
+def server_results_from_blocks(content: str | list[Any]) -> list[dict[str, Any]]:
+    """``server_tool_result`` blocks of an earlier AI turn → canonical
+    ``server_tool_results`` (Anthropic needs each result sent back after its call)."""
+    out = []
+    for block in content if isinstance(content, list) else ():
+        if isinstance(block, Mapping) and block.get("type") == "server_tool_result":
+            result = {"tool_call_id": block.get("tool_call_id") or "",
+                      "status": block.get("status") or "success", "output": block.get("output")}
+            native = (block.get("extras") or {}).get("native")
+            if isinstance(native, Mapping):
+                result["native"] = dict(native)
+            out.append(result)
     return out
 
 
@@ -227,6 +300,8 @@ def server_tool_blocks(message: Mapping[str, Any], index: bool = False) -> list[
                  "status": result.get("status") or "success"}
         if result.get("output") is not None:
             block["output"] = result["output"]
+        if result.get("native"):
+            block["extras"] = {"native": result["native"]}
         if index:
             block["index"] = f"lc_str_{block['tool_call_id']}"
         blocks.append(block)
@@ -248,7 +323,12 @@ def message_to_dict(message: BaseMessage, keep_thinking: bool = False) -> dict[s
     if isinstance(message, HumanMessage):
         out = {"role": "user", "content": _parts(message.content)}
     elif isinstance(message, AIMessage):
-        out = {"role": "assistant", "content": content_to_text(message.content)}
+        out = {
+            "role": "assistant",
+            "content": _parts(message.content)
+            if _marked(message.content)
+            else content_to_text(message.content),
+        }
         calls = [_tool_call_dict(c) for c in message.tool_calls]
         calls += [_tool_call_dict(c) for c in message.invalid_tool_calls]
         if calls:
@@ -256,8 +336,15 @@ def message_to_dict(message: BaseMessage, keep_thinking: bool = False) -> dict[s
         server_calls = server_calls_from_blocks(message.content)
         if server_calls:
             out["server_tool_calls"] = server_calls
-        if keep_thinking and message.additional_kwargs.get("thinking_blocks"):
-            out["thinking_blocks"] = list(message.additional_kwargs["thinking_blocks"])
+        server_results = server_results_from_blocks(message.content)
+        if server_results:
+            out["server_tool_results"] = server_results
+        if keep_thinking:  # ours (additional_kwargs) or from v1/Anthropic content blocks
+            signed = message.additional_kwargs.get("thinking_blocks") or thinking_from_blocks(
+                message.content
+            )
+            if signed:
+                out["thinking_blocks"] = list(signed)
     elif isinstance(message, ToolMessage):
         out = {
             "role": "tool",
@@ -278,6 +365,9 @@ def message_to_dict(message: BaseMessage, keep_thinking: bool = False) -> dict[s
         raise ValueError(f"unsupported message type {type(message).__name__}")
     if message.name and out["role"] in ("user", "assistant", "system", _DEVELOPER):
         out["name"] = message.name
+    mark = message.additional_kwargs.get("cache_control")
+    if mark:
+        _mark_last(out, mark)
     return out
 
 
@@ -502,6 +592,8 @@ class ChunkConverter:
                 body.append({"type": "reasoning", "reasoning": reasoning, "index": "lc_reasoning"})
             if content:
                 body.append({"type": "text", "text": content, "index": "lc_text"})
+        if thinking and self.blocks:  # v1: the signature joins the streamed reasoning block
+            natives = signed_reasoning(thinking, chunk=True) + natives
         if natives:
             body = [*([body] if isinstance(body, str) and body else
                       [] if isinstance(body, str) else body), *natives]

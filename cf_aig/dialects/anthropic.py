@@ -300,12 +300,11 @@ def _tool_use(call: Any, where: str) -> dict[str, Any]:
         raise ConfigurationError(
             f"{where}: tool call {call.get('id')!r} arguments must be a JSON object"
         )
-    return {
-        "type": "tool_use",
-        "id": call.get("id") or "",
-        "name": fn.get("name") or "",
-        "input": value,
-    }
+    block = {"type": "tool_use", "id": call.get("id") or "", "name": fn.get("name") or "",
+             "input": value}
+    if call.get("cache_control"):
+        block["cache_control"] = call["cache_control"]
+    return block
 
 
 def _tool_result(m: dict[str, Any], where: str) -> dict[str, Any]:

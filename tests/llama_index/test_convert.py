@@ -245,7 +245,9 @@ def test_text_messages_and_roles() -> None:
             TextBlock(text="b"),
         ],
     )
-    assert message_to_canonical(multi) == {"role": "user", "content": "ab"}
+    assert message_to_canonical(multi) == {"role": "user", "content": [  # CachePoint marks "a"
+        {"type": "text", "text": "a", "cache_control": {"type": "ephemeral", "ttl": "5m"}},
+        {"type": "text", "text": "b"}]}
     assert message_to_canonical(ChatMessage(role="model", content="x"))["role"] == "assistant"
 
 
