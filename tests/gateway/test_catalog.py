@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,3 +112,22 @@ def test_cli_refresh_without_credentials_says_so(cache_dir: Path,
         monkeypatch.delenv(name, raising=False)
     assert main(["models", "--refresh"]) == 2
     assert "cannot refresh" in capsys.readouterr().err
+
+
+def test_both_adapters_profiles_use_the_refreshed_catalogue(cf_aig_emulator: Emulator,
+                                                            cache_dir: Path) -> None:
+    from langchain_cf_aig import ChatCloudflareAIGateway
+    from llama_index_cf_aig import CloudflareAIGateway
+
+    model = "@cf/meta/llama-3.2-3b-instruct"  # bundled: 128,000; the emulated catalogue: 8,192
+    settings = {"model": model, **client_kw(cf_aig_emulator)}
+
+    def windows() -> tuple[Any, int]:
+        lc = ChatCloudflareAIGateway(**settings).profile
+        return (lc or {}).get("max_input_tokens"), CloudflareAIGateway(
+            **settings).metadata.context_window
+
+    assert windows() == (128_000, 128_000)
+    with Client(**client_kw(cf_aig_emulator)) as client:
+        catalog.refresh(client, search="llama-3.2-3b")
+    assert windows() == (8_192, 8_192)
