@@ -30,10 +30,12 @@ import contextlib
 import ssl
 import threading
 import time
+import urllib.request
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -375,6 +377,35 @@ class LeanTransport(httpx.BaseTransport):
             conns = self._idle.drain()
         for conn in conns:
             conn.http.close()
+
+
+def uses_proxy(url: str) -> bool:
+    """True when the environment routes ``url`` through a proxy (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``ALL_PROXY``, minus ``NO_PROXY``): then httpx's own transport, which
+    speaks to proxies, is used instead of these.
+
+    >>> uses_proxy("http://127.0.0.1:8787/client/v4")  # doctest: +SKIP
+    False
+    """
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
+
+
+def sync_http(url: str, timeout: httpx.Timeout, limits: httpx.Limits) -> httpx.Client:
+    """The sync httpx client a :class:`~cf_aig.Client` makes for ``url``."""
+    if uses_proxy(url):
+        return httpx.Client(timeout=timeout, limits=limits)
+    return httpx.Client(timeout=timeout, transport=LeanTransport(limits=limits))
+
+
+def async_http(url: str, timeout: httpx.Timeout, limits: httpx.Limits) -> httpx.AsyncClient:
+    """The async httpx client an :class:`~cf_aig.AsyncClient` makes for ``url``."""
+    if uses_proxy(url):
+        return httpx.AsyncClient(timeout=timeout, limits=limits)
+    return httpx.AsyncClient(timeout=timeout, transport=LeanAsyncTransport(limits=limits))
 
 
 class _Gate:

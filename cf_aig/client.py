@@ -27,8 +27,15 @@ import httpx
 from typing_extensions import Unpack
 
 from ._endpoints import EmbedPart, Endpoints
-from ._pool import LeanAsyncTransport, LeanTransport
+from ._pool import async_http, sync_http
 from ._protocol import Action, Call, CallOptions, Read, Send
+from .batch import (
+    DEFAULT_PAYLOAD_BYTES,
+    AsyncBatchJob,
+    BatchJob,
+    resume_parts,
+    submit_plan,
+)
 from .dialects import StreamState
 from .results import ChatResult, EmbeddingResult, RunResult
 from .streams import AsyncStream, Stream
@@ -63,8 +70,8 @@ class Client(Endpoints):
             with _POOL_LOCK:
                 http = self._http
                 if http is None:
-                    http = self._http = httpx.Client(
-                        timeout=self.timeout, transport=LeanTransport(limits=DEFAULT_LIMITS))
+                    http = self._http = sync_http(self.account_url, self.timeout,
+                                                  DEFAULT_LIMITS)
         return http
 
     def _do(self, action: Action) -> Any:
@@ -146,6 +153,23 @@ class Client(Endpoints):
                                  call)
         parts = [self._drive(plan) for plan in plans]
         return self.merge_embeddings(model, parts, len(texts), dimensions)
+
+    def submit_batch(self, model: str, inputs: Sequence[Mapping[str, Any]],
+                     external_references: Sequence[str] | None = None, *,
+                     max_payload_bytes: int = DEFAULT_PAYLOAD_BYTES,
+                     **call: Unpack[CallOptions]) -> BatchJob:
+        """Workers AI async Batch API: submit ``inputs`` (split under the 10 MB limit);
+        ``job.wait()`` returns one :class:`~cf_aig.batch.BatchItem` per input, in order."""
+        parts, refs, headers, policy = self._drive(
+            submit_plan(self, model, inputs, external_references, max_payload_bytes, call))
+        return BatchJob(self, model, parts, refs, headers, policy)
+
+    def batch_job(self, model: str, job_id: str, counts: Sequence[int],
+                  **call: Unpack[CallOptions]) -> BatchJob:
+        """A job submitted earlier (here or elsewhere), from its ``id`` and ``counts``."""
+        headers, policy = self.resolve(call)
+        return BatchJob(self, model, resume_parts(model, job_id, counts),
+                        [None] * sum(counts), headers, policy)
 
     def get_log(self, log_id: str, *, gateway_id: str | None = None,
                 **call: Unpack[CallOptions]) -> dict[str, Any]:
@@ -230,8 +254,8 @@ class AsyncClient(Endpoints):
         if http is None or (self._own_http and self._loop is not loop):
             self._loop = loop
             self._own_http = True
-            http = self._http_client = httpx.AsyncClient(
-                timeout=self.timeout, transport=LeanAsyncTransport(limits=DEFAULT_LIMITS))
+            http = self._http_client = async_http(self.account_url, self.timeout,
+                                                  DEFAULT_LIMITS)
             self._closer = _close_with_loop(http)
             await self._closer.__anext__()
         return http
@@ -325,6 +349,22 @@ class AsyncClient(Endpoints):
 
         parts = await asyncio.gather(*(one(plan) for plan in plans))
         return self.merge_embeddings(model, parts, len(texts), dimensions)
+
+    async def submit_batch(self, model: str, inputs: Sequence[Mapping[str, Any]],
+                           external_references: Sequence[str] | None = None, *,
+                           max_payload_bytes: int = DEFAULT_PAYLOAD_BYTES,
+                           **call: Unpack[CallOptions]) -> AsyncBatchJob:
+        """Async :meth:`Client.submit_batch`."""
+        parts, refs, headers, policy = await self._drive(
+            submit_plan(self, model, inputs, external_references, max_payload_bytes, call))
+        return AsyncBatchJob(self, model, parts, refs, headers, policy)
+
+    def batch_job(self, model: str, job_id: str, counts: Sequence[int],
+                  **call: Unpack[CallOptions]) -> AsyncBatchJob:
+        """A job submitted earlier (here or elsewhere), from its ``id`` and ``counts``."""
+        headers, policy = self.resolve(call)
+        return AsyncBatchJob(self, model, resume_parts(model, job_id, counts),
+                             [None] * sum(counts), headers, policy)
 
     async def get_log(self, log_id: str, *, gateway_id: str | None = None,
                       **call: Unpack[CallOptions]) -> dict[str, Any]:

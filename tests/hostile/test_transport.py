@@ -524,3 +524,23 @@ def test_async_stream_is_bounded_too(hostile: Callable[[Script], HostileServer])
 
     with pytest.raises(ResponseTooLargeError):
         asyncio.run(go())
+
+
+def test_a_proxy_from_the_environment_gets_httpx_own_transport(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind a proxy (HTTPS_PROXY...) httpx's transport, which speaks to proxies, is used;
+    otherwise the hardened one."""
+    from cf_aig._pool import LeanTransport, uses_proxy
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy",
+                 "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    url = "https://api.cloudflare.com/client/v4"
+    with Client(account_id="a", api_token=TOKEN) as c:
+        assert isinstance(c._pool()._transport, LeanTransport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert uses_proxy(url)
+    with Client(account_id="a", api_token=TOKEN) as c:
+        assert not isinstance(c._pool()._transport, LeanTransport)
+    monkeypatch.setenv("NO_PROXY", "api.cloudflare.com")
+    assert not uses_proxy(url)
