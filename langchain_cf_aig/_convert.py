@@ -57,8 +57,12 @@ _DEVELOPER = "developer"
 def _block_text(block: Any) -> str | None:
     if isinstance(block, str):
         return block
-    if isinstance(block, Mapping) and block.get("type") == "text":
+    if isinstance(block, Mapping) and block.get("type") in ("text", "text-plain"):
         text = block.get("text")
+        return text if isinstance(text, str) else ""
+    if isinstance(block, Mapping) and block.get("type") == "refusal":
+        # an earlier refusal is what the assistant said: its text goes as the turn's text
+        text = block.get("refusal")
         return text if isinstance(text, str) else ""
     return None
 
@@ -149,6 +153,11 @@ def _bare_part(block: Any) -> dict[str, Any] | None:
     kind = block.get("type")
     if kind == "text":
         return {"type": "text", "text": block.get("text", "")}
+    if kind == "text-plain" and isinstance(block.get("text"), str):  # a plain-text document
+        return {"type": "text", "text": block["text"]}
+    if kind == "non_standard" and isinstance(block.get("value"), Mapping) \
+            and not _is_redacted(block):
+        return dict(block["value"])  # the provider's own part, as LangChain defines it
     if kind == "image_url":
         url = block.get("image_url")
         return (

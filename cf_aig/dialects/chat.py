@@ -47,6 +47,8 @@ _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 _DATED_TOOL = re.compile(r"_\d{8}$")  # Anthropic server tools: web_search_20250305 ...
+_CHAT_PARTS = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
+"""Content-part types a Chat Completions message carries (OpenAI's schema)."""
 SEARCH_PROVIDERS = frozenset({"alibaba"})
 """Providers whose Chat Completions take a top-level ``enable_search`` (reference §11.1)."""
 
@@ -78,6 +80,13 @@ enable_search=True with an alibaba/* model on chat completions
     for i, message in enumerate(request.get("messages") or ()):
         content = message.get("content") if isinstance(message, dict) else None
         for part in content if isinstance(content, list) else ():
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind not in _CHAT_PARTS:
+                raise ConfigurationError(
+                    f"messages[{i}] has a content part of type {kind!r}, which {endpoint} "
+                    f"cannot carry (it takes {', '.join(sorted(_CHAT_PARTS))}); use the "
+                    "endpoint whose part it is (for example api='responses' for input_* "
+                    "parts, api='messages' for Anthropic blocks) or send it as text")
             spec = part.get("file") if isinstance(part, dict) else None
             if isinstance(spec, dict) and spec.get("file_url") and not spec.get("file_data"):
                 raise ConfigurationError(
