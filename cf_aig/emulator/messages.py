@@ -19,7 +19,8 @@ Choices where the reference (§4.5, §10) is silent:
   is the natural use.
 * ``thinking`` ``enabled`` (``budget_tokens`` >= 1024 and < ``max_tokens``) or
   ``adaptive`` adds one thinking block whose ``signature`` is an HMAC of its text; a
-  thinking block sent back must carry that exact signature.
+  thinking block sent back in the turn that trailing ``tool_result`` blocks answer must
+  carry that exact signature (thinking in earlier turns is ignored, as Anthropic does).
 * ``output_format`` or ``output_config.format`` ``{"type": "json_schema", "schema": ...}``
   makes the text block a JSON document valid for the schema.
 * Prompt caching, by prefix as Anthropic does it: each ``cache_control`` breakpoint (on a
@@ -317,7 +318,8 @@ def _output_format(body: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"type": "json_schema", "json_schema": {"name": "output", "schema": dict(schema)}}
 
 
-def _assistant(blocks: list[Any], where: str, pending: dict[str, str]) -> dict[str, Any]:
+def _assistant(blocks: list[Any], where: str, pending: dict[str, str],
+               verify: bool = True) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     searches: set[str] = set()
@@ -366,7 +368,7 @@ def _assistant(blocks: list[Any], where: str, pending: dict[str, str]) -> dict[s
                 raise _bad(f"{bw}.thinking: Field required")
             if not isinstance(sig, str):
                 raise _bad(f"{bw}.signature: Field required")
-            if not hmac.compare_digest(sig, signature_for(text)):
+            if verify and not hmac.compare_digest(sig, signature_for(text)):
                 raise _upstream(f"{bw}: Invalid `signature` in `thinking` block")
         elif not isinstance(block.get("data"), str) or not block["data"]:
             raise _bad(f"{bw}.data: Field required")
@@ -419,6 +421,17 @@ def _user(blocks: list[Any], where: str, pending: dict[str, str],
     pending.clear()
     if parts:
         out.append({"role": "user", "content": parts})
+
+
+def _current_turn(messages: list[Any]) -> int | None:
+    """The assistant turn a trailing ``tool_result`` answers: its thinking signatures are
+    checked. Thinking in earlier turns is ignored (stripped) unverified, as Anthropic does."""
+    last = messages[-1] if messages and isinstance(messages[-1], Mapping) else None
+    content = last.get("content") if last is not None and last.get("role") == "user" else None
+    if not isinstance(content, list) or not any(
+            isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content):
+        return None
+    return len(messages) - 2
 
 
 def _require_thinking_first(messages: list[Any]) -> None:
@@ -484,6 +497,7 @@ def parse(body: Mapping[str, Any]) -> Parsed:
     canonical: dict[str, Any] = {"model": model, "max_tokens": max_tokens}
     out: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     pending: dict[str, str] = {}
+    current = _current_turn(messages)
     for i, message in enumerate(messages):
         where = f"messages.{i}"
         if not isinstance(message, Mapping) or message.get("role") not in ("user",
@@ -498,7 +512,7 @@ def parse(body: Mapping[str, Any]) -> Parsed:
             if pending:
                 raise _upstream(f"{where}: `tool_use` ids were found without `tool_result` "
                                 f"blocks immediately after: {', '.join(pending)}.")
-            out.append(_assistant(content, where, pending))
+            out.append(_assistant(content, where, pending, i == current))
         else:
             _user(content, where, pending, out)
     if think:

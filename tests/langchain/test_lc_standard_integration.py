@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
 from lc_helpers import ChatCapabilities, creds, emulator
 
@@ -156,4 +156,74 @@ class TestMessagesApi(_ChatSuite):
     @property
     def supported_usage_metadata_details(self) -> dict[str, Any]:
         # Anthropic usage has no separate reasoning-token count
-        return {"invoke": ["cache_read_input"], "stream": ["cache_read_input"]}
+        details = ["cache_read_input", "cache_creation_input"]
+        return {"invoke": details, "stream": details}
+
+    def invoke_with_cache_read_input(self, *, stream: bool = False) -> AIMessage:
+        # Anthropic prompt caching: the prefix up to a cache_control mark is written once,
+        # then read
+        llm = ChatCloudflareAIGateway(**self.chat_model_params)
+        self._run(llm, self._marked_prompt("read"), stream)  # type: ignore[arg-type]
+        return self._run(llm, self._marked_prompt("read"), stream)  # type: ignore[arg-type]
+
+    def invoke_with_cache_creation_input(self, *, stream: bool = False) -> AIMessage:
+        llm = ChatCloudflareAIGateway(**self.chat_model_params)
+        return self._run(llm, self._marked_prompt(f"write {stream}"), stream)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _marked_prompt(tag: str) -> list[Any]:
+        return [HumanMessage([
+            {"type": "text", "text": f"{tag}: " + "Summarise the rules of chess. " * 20,
+             "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": "Be brief."}])]
+
+    @property
+    def supports_anthropic_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_image_tool_message(self) -> bool:
+        return True
+
+    @property
+    def supports_pdf_tool_message(self) -> bool:
+        return True
+
+    @staticmethod
+    def _sent(kind: str) -> list[dict[str, Any]]:
+        """Blocks of type ``kind`` the emulator received (inside tool results too)."""
+        found = []
+        for r in emulator().requests:
+            for m in (r.json or {}).get("messages") or () if r.method == "POST" else ():
+                for b in m["content"] if isinstance(m["content"], list) else ():
+                    inner = b.get("content") if b.get("type") == "tool_result" else None
+                    for x in [b, *(inner if isinstance(inner, list) else ())]:
+                        if x.get("type") == kind:
+                            found.append({**x, "in_tool_result": x is not b})
+        return found
+
+    @pytest.fixture(autouse=True)
+    def _wire_checked(self, request: pytest.FixtureRequest) -> Any:
+        """After the multimodal and Anthropic-input tests, check what reached the wire
+        (a fixture, since the suite forbids overriding its tests)."""
+        emulator().reset()
+        yield
+        check = getattr(self, "_check_" + request.node.originalname.removeprefix("test_"), None)
+        if check is not None:
+            check()
+
+    def _check_image_tool_message(self) -> None:
+        images = [b for b in self._sent("image") if b["in_tool_result"]]
+        assert images and all(b["source"]["type"] == "base64" for b in images)
+
+    def _check_pdf_tool_message(self) -> None:
+        docs = [b for b in self._sent("document") if b["in_tool_result"]]
+        assert docs and all(b["source"]["media_type"] == "application/pdf" for b in docs)
+
+    def _check_anthropic_inputs(self) -> None:
+        marked = [b for b in self._sent("text") if b.get("cache_control")]
+        assert marked, "cache_control on the text block reached the wire"
+        tools = [t for r in emulator().requests if r.method == "POST"
+                 for t in (r.json or {}).get("tools") or ()]
+        assert tools and all(t.get("cache_control") == {"type": "ephemeral"} for t in tools)
+        assert self._sent("image") and self._sent("tool_use")
