@@ -33,7 +33,8 @@ from pydantic import (
     create_model,
 )
 
-from .config import Settings, check_token, resolve_surface
+from ._ids import check_id
+from .config import Settings, check_base_url, check_token, resolve_surface
 from .errors import ConfigurationError
 from .options import OPTION_SPECS, SECRET_HEADERS, GatewayOptions
 
@@ -155,6 +156,11 @@ class GatewayFields(_OptionFields):
                    {"retry_base_delay": self.retry_base_delay})}
 
     def __setattr__(self, name: str, value: Any) -> None:
+        # An assignment after construction gets the construction checks for the fields that
+        # land in URLs and headers: a URL credential or bad token never sits in repr/dumps.
+        check = _CHECKED_ON_ASSIGNMENT.get(name)
+        if check is not None and value is not None:
+            value = check(self, value)
         super().__setattr__(name, value)
         if not name.startswith("_"):
             self._reset()
@@ -221,3 +227,21 @@ def pop_call_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     if timeout is not None:
         call["timeout"] = timeout
     return call
+
+
+def _checked_id(name: str) -> Any:
+    def check(model: GatewayFields, value: Any) -> Any:
+        check_id(name, value.strip() if isinstance(value, str) else value)
+        return value
+
+    return check
+
+
+_CHECKED_ON_ASSIGNMENT: dict[str, Any] = {
+    "base_url": lambda model, value: check_base_url(
+        value, allow_insecure_http=bool(getattr(model, "allow_insecure_http", False))),
+    "api_token": lambda model, value: check_token(value),
+    "account_id": _checked_id("account_id"),
+    "gateway_id": _checked_id("gateway_id"),
+}
+"""Fields checked when assigned after construction (construction checks them all)."""

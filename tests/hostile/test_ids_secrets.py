@@ -426,3 +426,26 @@ def test_check_id_error_shows_the_id_but_bounded() -> None:
     with pytest.raises(InvalidIdError) as info:
         check_id("log_id", "x?" + "y" * 10_000)
     assert len(str(info.value)) < 400
+
+
+def test_adapter_fields_assigned_later_get_the_same_checks() -> None:
+    from langchain_cf_aig import ChatCloudflareAIGateway
+    from llama_index_cf_aig import CloudflareAIGateway
+
+    for cls in (ChatCloudflareAIGateway, CloudflareAIGateway):
+        model = cls(model="openai/gpt-5.5", account_id="acc", api_token=TOKEN,
+                    base_url="http://127.0.0.1:1/client/v4")
+        with pytest.raises(ConfigurationError) as info:
+            model.base_url = f"http://u:{URL_SECRET}@127.0.0.1:1/client/v4"
+        assert URL_SECRET not in _texts(info.value)
+        with pytest.raises(ConfigurationError):
+            model.api_token = "cfat_SECRET\nX: y"  # type: ignore[assignment]
+        with pytest.raises(InvalidIdError):
+            model.account_id = "../user"
+        with pytest.raises(InvalidIdError):
+            model.gateway_id = "x#y"
+        shown = repr(model) + str(model.model_dump())
+        assert URL_SECRET not in shown and "SECRET\n" not in shown
+        assert model.base_url == "http://127.0.0.1:1/client/v4" and model.account_id == "acc"
+        model.gateway_id = "prod"  # a valid assignment still works and reaches the client
+        assert model.client.settings.gateway_id == "prod"
