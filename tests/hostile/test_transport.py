@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from cf_aig import (
+    APIStatusError,
     APITimeoutError,
     AsyncClient,
     Client,
@@ -544,3 +545,51 @@ def test_a_proxy_from_the_environment_gets_httpx_own_transport(
         assert not isinstance(c._pool()._transport, LeanTransport)
     monkeypatch.setenv("NO_PROXY", "api.cloudflare.com")
     assert not uses_proxy(url)
+
+
+@pytest.mark.parametrize("framework", ["langchain", "llama_index"])
+def test_adapters_get_the_same_edges(hostile: Callable[[Script], HostileServer],
+                                     framework: str) -> None:
+    """Through both adapters: a malformed Retry-After is ignored (typed rate-limit error,
+    3 arrivals), a redirect is typed, a smuggled answer is never delivered."""
+    def script(conn: socket.socket, req: bytes, n: int) -> None:
+        if n < 3:
+            body = b'{"success":false,"errors":[{"code":3040,"message":"busy"}]}'
+            conn.sendall(head("429 Too Many Requests", extra="retry-after: soon\r\n"
+                              f"content-length: {len(body)}\r\n") + body)
+        elif n == 3:
+            conn.sendall(b"HTTP/1.1 302 Found\r\nlocation: https://evil.example/\r\n"
+                         b"content-length: 0\r\n\r\n")
+        elif n == 4:
+            conn.sendall(ok_response(completion("first")) + SMUGGLED)
+        else:
+            conn.sendall(ok_response(completion("real")))
+
+    server = hostile(script)
+    kw: dict[str, Any] = {"account_id": "a", "api_token": TOKEN,
+                          "base_url": server.base_url, "model": "openai/gpt-5.5"}
+    if framework == "langchain":
+        from langchain_cf_aig import ChatCloudflareAIGateway
+
+        lc = ChatCloudflareAIGateway(**kw, retry_base_delay=0.01)
+
+        def ask() -> str:
+            return str(lc.invoke("hi").content)
+    else:
+        from llama_index.core.llms import ChatMessage
+
+        from llama_index_cf_aig import CloudflareAIGateway
+
+        li = CloudflareAIGateway(**kw, retry_base_delay=0.01)
+
+        def ask() -> str:
+            return str(li.chat([ChatMessage(role="user", content="hi")]).message.content)
+
+    with pytest.raises(RateLimitError):
+        ask()
+    assert server.arrivals == 3
+    with pytest.raises(APIStatusError) as info:  # LangChain's own status error type
+        ask()
+    assert info.value.status == 302 and "evil.example" in str(info.value)
+    assert ask() == "first"
+    assert ask() == "real"
