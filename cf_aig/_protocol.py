@@ -48,6 +48,7 @@ from .errors import (
 )
 from .gateway_host import GatewayHost, gateway_only_model
 from .options import SECRET_HEADERS, GatewayInfo, GatewayOptions
+from .ratelimit import RateLimiter, as_limiter
 from .profiles import check_lifecycle
 
 if TYPE_CHECKING:
@@ -496,6 +497,7 @@ class Core:
         gateway_url: str | None = None,
         provider_api_key: Any = None,
         allow_retired: bool = False,
+        rate_limit: float | RateLimiter | None = None,
     ) -> None:
         self.settings = Settings.resolve(
             account_id=account_id,
@@ -516,6 +518,8 @@ class Core:
             retry_ambiguous=retry_ambiguous, max_response_bytes=max_response_bytes,
             retry_base_delay=retry_base_delay)
         self.account_url = s.account_url
+        self.rate_limiter = as_limiter(rate_limit)
+        """Per-process limiter consulted before every attempt (``rate_limit=`` rps)."""
         self.timeout = httpx.Timeout(s.timeout, connect=min(s.timeout, 10.0))
         base = {
             "accept": "application/json",
@@ -664,6 +668,10 @@ class Core:
                     raise deadline_error(total)
                 request.extensions["timeout"] = policy.timeouts(remaining, stream)
                 request.extensions[DEADLINE_EXTENSION] = deadline
+                if self.rate_limiter is not None:
+                    wait = self.rate_limiter.reserve()
+                    if wait > 0:
+                        yield Sleep(wait)
                 try:
                     response: httpx.Response = yield Send(request)
                 except httpx.LocalProtocolError as exc:  # refused locally: nothing sent
@@ -679,6 +687,8 @@ class Core:
             delay = policy.retry_delay(attempt, error, deadline - clock())
             if delay is None:
                 raise error
+            if self.rate_limiter is not None and error.retry_after is not None:
+                self.rate_limiter.pause(delay)  # the process's other calls wait too
             log.info(
                 "cf_aig: retrying %s %s in %.2fs after %s (attempt %d of %d)",
                 request.method,
