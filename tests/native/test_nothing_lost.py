@@ -284,3 +284,107 @@ def test_print_matrix() -> None:  # runs last in this module (definition order)
         cells = [MATRIX.get((adapter, kind, api), "?") for api in ENDPOINTS]
         print(f"| {adapter} | {kind} | " + " | ".join(cells) + " |")
     print(json.dumps({"cells": len(MATRIX)}))
+
+
+# --------------------------------------------------------------------------- request fields
+# Every request field of both classes (read from the classes: a new field fails until it
+# has a sample here) x the four endpoints: its value reaches the body (under the
+# endpoint's own name: found by value, or by the translation in FOUND) or is refused.
+
+FIELD_SAMPLES: dict[str, Any] = {
+    "temperature": 0.37, "top_p": 0.83, "seed": 91731, "max_tokens": 1234,
+    "frequency_penalty": 0.41, "presence_penalty": 0.29, "stop": ["zqxstop"],
+    "reasoning_effort": "low", "thinking": {"type": "enabled", "budget_tokens": 3000},
+    "reasoning": {"effort": "low"}, "effort": "high", "n": 2, "logprobs": True,
+    "top_logprobs": 3,
+}
+NOT_REQUEST_FIELDS = {
+    "api", "model",  # choose the endpoint and model themselves
+    "extra_body", "model_kwargs", "additional_kwargs",  # raw body fields, sent as given
+    "streaming", "stream_usage",  # transport of the answer
+    "send_run_id", "metadata_to_gateway",  # gateway headers (tested with the headers)
+    "strict", "structured_output",  # tool / structured-output calls (tested there)
+    "fallback_models",  # which models are tried (tests/native/test_fallback.py)
+}
+
+
+def _thinking_budget(body: dict[str, Any]) -> bool:
+    return isinstance((body.get("thinking") or {}).get("budget_tokens"), int)
+
+
+FOUND: dict[tuple[str, str], Callable[[dict[str, Any]], bool]] = {
+    ("reasoning_effort", "messages"): _thinking_budget,
+    ("reasoning", "messages"): _thinking_budget,
+    ("reasoning", "chat_completions"): lambda b: b.get("reasoning_effort") == "low",
+    ("reasoning", "run"): lambda b: b.get("reasoning_effort") == "low",
+    ("thinking", "chat_completions"): lambda b: b.get("reasoning_effort") == "medium",
+    ("thinking", "run"): lambda b: b.get("reasoning_effort") == "medium",
+    ("thinking", "responses"): lambda b: b.get("reasoning") == {"effort": "medium"},
+    ("logprobs", "responses"): lambda b: "message.output_text.logprobs" in b.get("include", []),
+}
+
+
+def _leaves(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [node, *(x for v in node.values() for x in _leaves(v))]
+    if isinstance(node, list):
+        return [node, *(x for v in node for x in _leaves(v))]
+    return [node]
+
+
+def _request_fields(cls: type, *bases: type) -> set[str]:
+    names = set(cls.model_fields)  # type: ignore[attr-defined]
+    for base in bases:
+        names -= set(base.model_fields)  # type: ignore[attr-defined]
+    return names - NOT_REQUEST_FIELDS
+
+
+def test_every_request_field_has_a_sample() -> None:
+    from langchain_core.language_models import BaseChatModel
+    from llama_index.core.llms.function_calling import FunctionCallingLLM
+
+    from langchain_cf_aig._settings import GatewaySettings as LCSettings
+    from llama_index_cf_aig._settings import GatewaySettings as LISettings
+
+    missing = (_request_fields(ChatCloudflareAIGateway, LCSettings, BaseChatModel)
+               | _request_fields(CloudflareAIGateway, LISettings, FunctionCallingLLM)
+               ) - set(FIELD_SAMPLES)
+    assert not missing, f"request fields without a sample: {missing}"
+
+
+@pytest.mark.parametrize("api", list(ENDPOINTS))
+@pytest.mark.parametrize("adapter", ["LangChain", "LlamaIndex"])
+@pytest.mark.parametrize("field", list(FIELD_SAMPLES))
+def test_request_field_reaches_the_wire_or_is_refused(
+        cf_aig_emulator: Emulator, adapter: str, field: str, api: str) -> None:
+    cls: Any = ChatCloudflareAIGateway if adapter == "LangChain" else CloudflareAIGateway
+    if field not in cls.model_fields:
+        pytest.skip(f"{adapter} has no {field} field")
+    value = FIELD_SAMPLES[field]
+    cf_aig_emulator.reset()
+    model = cls(model=ENDPOINTS[api], api=api, max_retries=0, account_id=cf_aig_emulator.account_id,
+                api_token=EMULATOR_TOKEN, base_url=cf_aig_emulator.base_url, **{field: value})
+    try:
+        if adapter == "LangChain":
+            model.invoke([HumanMessage("zqx")])
+        else:
+            model.chat([ChatMessage(role="user", content="zqx")])
+    except ValueError:
+        assert not [r for r in cf_aig_emulator.requests if r.method == "POST"]
+        MATRIX[(adapter, f"field {field}", api)] = "refused"
+        return
+    body = [r for r in cf_aig_emulator.requests if r.method == "POST"][-1].json
+    inner = body["input"] if api == "run" and isinstance(body.get("input"), dict) else body
+    found = FOUND.get((field, api))
+    if found is not None:
+        ok = found(inner)
+    else:
+        ok = any(leaf == value and type(leaf) is type(value) for leaf in _leaves(inner))
+    MATRIX[(adapter, f"field {field}", api)] = "native" if ok else "DROPPED"
+    assert ok, (adapter, field, api, inner)
+    if api in SCHEMA:
+        validate(body, SCHEMA[api])
+
+
+def test_print_field_matrix() -> None:
+    test_print_matrix()
