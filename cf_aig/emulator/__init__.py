@@ -187,7 +187,7 @@ class Emulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far (Authorization redacted)."""
+        """Requests received so far, the last ``max_history`` (Authorization redacted)."""
         with self.state.lock:
             return list(self.state.requests)
 
