@@ -18,6 +18,7 @@ the plan's I/O. Every method takes the same per-call keywords,
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -48,7 +49,49 @@ DEFAULT_LIMITS = httpx.Limits(
 _POOL_LOCK = threading.Lock()  # module-level: a client holds nothing unpicklable
 
 
-class Client(Endpoints):
+def _new_pool_lock() -> None:
+    global _POOL_LOCK
+    _POOL_LOCK = threading.Lock()  # a forked child must not inherit a held lock
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_pool_lock)
+
+
+class _PerProcess:
+    """Pickling and fork rules shared by both clients.
+
+    A pickled client carries its settings (the API token included: the copy must be
+    able to call) and no pool, lock or event loop; the copy makes its own pool on first
+    use. After ``fork`` the child sees a different pid and makes its own pool too; the
+    parent's pool is left alone (never closed from the child). A client built with
+    ``http_client=`` does not pickle: that pool belongs to the process that made it.
+    """
+
+    _own_http: bool
+    _pid: int
+    _POOL_FIELDS: tuple[str, ...] = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        if not self._own_http:
+            raise TypeError(
+                f"a {type(self).__name__} built with http_client= cannot be pickled: that "
+                "connection pool belongs to this process; pickle a client without "
+                "http_client (each process then makes its own pool)")
+        state = self.__dict__.copy()
+        for name in self._POOL_FIELDS:
+            state[name] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pid = os.getpid()
+
+    def _forked(self) -> bool:
+        return self._own_http and self._pid != os.getpid()
+
+
+class Client(_PerProcess, Endpoints):
     """Synchronous client for the unified API. One connection pool, made on first use.
 
     >>> client = Client(account_id="acc", api_token="tok",
@@ -62,16 +105,20 @@ class Client(Endpoints):
         super().__init__(**settings)
         self._own_http = http_client is None
         self._http = http_client
+        self._pid = os.getpid()
+
+    _POOL_FIELDS = ("_http",)
 
     def _pool(self) -> httpx.Client:
         """The HTTP client: made here, on first use, and nowhere else."""
         http = self._http
-        if http is None:
+        if http is None or self._forked():
             with _POOL_LOCK:
                 http = self._http
-                if http is None:
+                if http is None or self._forked():
                     http = self._http = sync_http(self.account_url, self.timeout,
                                                   DEFAULT_LIMITS)
+                    self._pid = os.getpid()
         return http
 
     def _do(self, action: Action) -> Any:
@@ -213,7 +260,7 @@ async def _close_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
         await client.aclose()
 
 
-class AsyncClient(Endpoints):
+class AsyncClient(_PerProcess, Endpoints):
     """Asynchronous twin of :class:`Client` (same methods, awaited).
 
     Safe across event loops: a pool made on one loop is replaced when the client is
@@ -237,6 +284,9 @@ class AsyncClient(Endpoints):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncIterator[None] | None = None
         self.max_concurrency = max_concurrency
+        self._pid = os.getpid()
+
+    _POOL_FIELDS = ("_http_client", "_loop", "_closer")
 
     async def _pool(self) -> httpx.AsyncClient:
         """The HTTP client of the running event loop: made here, and nowhere else.
@@ -251,8 +301,9 @@ class AsyncClient(Endpoints):
         """
         loop = asyncio.get_running_loop()
         http = self._http_client
-        if http is None or (self._own_http and self._loop is not loop):
+        if http is None or (self._own_http and self._loop is not loop) or self._forked():
             self._loop = loop
+            self._pid = os.getpid()
             self._own_http = True
             http = self._http_client = async_http(self.account_url, self.timeout,
                                                   DEFAULT_LIMITS)
@@ -354,7 +405,8 @@ class AsyncClient(Endpoints):
                            external_references: Sequence[str] | None = None, *,
                            max_payload_bytes: int = DEFAULT_PAYLOAD_BYTES,
                            **call: Unpack[CallOptions]) -> AsyncBatchJob:
-        """Async :meth:`Client.submit_batch`."""
+        """Workers AI async Batch API: submit ``inputs`` (split under the 10 MB limit);
+        ``job.wait()`` returns one :class:`~cf_aig.batch.BatchItem` per input, in order."""
         parts, refs, headers, policy = await self._drive(
             submit_plan(self, model, inputs, external_references, max_payload_bytes, call))
         return AsyncBatchJob(self, model, parts, refs, headers, policy)

@@ -281,3 +281,26 @@ def test_policy_validation_and_overrides() -> None:
                 {"max_response_bytes": 1}, {"retry_ambiguous": "yes"}):
         with pytest.raises(ConfigurationError):
             p.override(bad)
+
+
+def test_sync_and_async_clients_have_one_surface() -> None:
+    """Same public methods, parameters and docstrings (only ``close``/``aclose`` and the
+    async-only ``max_concurrency`` differ); every call method takes ``**call``."""
+    import inspect
+
+    from cf_aig import AsyncClient, Client
+
+    def public(cls: type) -> dict[str, Any]:
+        return {n: f for n, f in vars(cls).items() if callable(f) and not n.startswith("_")}
+
+    sync, asyn = public(Client), public(AsyncClient)
+    assert set(sync) - {"close"} == set(asyn) - {"aclose"}
+    for name, fn in sync.items():
+        if name == "close":
+            continue
+        other = asyn[name]
+        doc = inspect.getdoc(fn)
+        assert doc and (inspect.getdoc(other) or "").startswith(doc), name  # + async notes
+        params = list(inspect.signature(fn).parameters.values())
+        assert params == list(inspect.signature(other).parameters.values()), name
+        assert params[-1].kind is inspect.Parameter.VAR_KEYWORD, name
