@@ -10,7 +10,9 @@ Choices, where the reference (§1.1, §1.2, §1.4, §4.7, §11.1) leaves room:
   the gateway is authenticated, harmless when not). No ``authorization`` header is sent
   unless a provider key (BYOK in the request) is given: then ``authorization: Bearer
   <provider key>``, the form the ``/compat`` route takes for every provider. Without one,
-  the gateway uses its stored keys or Unified Billing.
+  the gateway uses its stored keys or Unified Billing. The key is not sent with a dynamic
+  route or the Auto Router: they pick the provider, so one provider's key cannot fit (and
+  would reach whichever provider was picked); they use the gateway's stored keys.
 * The gateway id is part of the path (``default`` when none is set); no
   ``cf-aig-gateway-id`` header is sent.
 * Model names: ``@cf/...`` and ``@hf/...`` become ``workers-ai/@cf/...``; any other name
@@ -118,6 +120,8 @@ class GatewayHost:
                 "'responses', or surface='api'")
         sent = {k: v for k, v in headers.items() if k not in _DROPPED}
         sent.update(self._auth)
+        if is_gateway_only(model):  # the route picks the provider: one key cannot fit it
+            sent.pop("authorization", None)
         if body.get("model") == model:
             body = {**body, "model": compat_model(model)}
         return self.base + caps.gateway_path, body, sent

@@ -70,8 +70,17 @@ async def test_async_invoke_and_stream(cf_aig_emulator: Emulator, api: str) -> N
     assert stream.info.routed_model == done.info.routed_model  # same prompt, same pick
     assert stream.info.routing_decision_id and stream.info.routing_reason == "default"
     assert chunks
-    for r in model_calls(cf_aig_emulator):
-        assert r.headers["authorization"] == "<redacted>"  # BYOK key sent, never recorded
+    for r in model_calls(cf_aig_emulator):  # the router picks the provider: key not sent
+        assert "authorization" not in r.headers and r.bearer_is(TOKEN)
+
+
+def test_provider_key_goes_with_a_fixed_provider_model_only(cf_aig_emulator: Emulator) -> None:
+    with Client(**settings(cf_aig_emulator, provider_api_key=KEY)) as client:
+        for model in ("openai/gpt-5-mini", "dynamic/support", "cloudflare/auto"):
+            client.chat({"model": model, "messages": HI})
+    sent = ["authorization" in r.headers for r in model_calls(cf_aig_emulator)]
+    assert sent == [True, False, False]
+    assert model_calls(cf_aig_emulator)[0].headers["authorization"] == "<redacted>"
 
 
 def test_workers_ai_model_names_take_the_compat_form(cf_aig_emulator: Emulator) -> None:
