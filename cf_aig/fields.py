@@ -107,8 +107,9 @@ class GatewayFields(_OptionFields):
         "$CLOUDFLARE_AI_GATEWAY_URL, else https://gateway.ai.cloudflare.com/v1).")
     provider_api_key: SecretStr | None = Field(
         default=None, exclude=True, repr=False,
-        description="Provider key sent on surface='gateway' (BYOK in the request); never "
-        "serialized. Unset: the gateway's stored keys or Unified Billing.")
+        description="Provider key sent on surface='gateway' with a provider/model name (BYOK "
+        "in the request; not with dynamic routes or the Auto Router); never serialized. "
+        "Unset: the gateway's stored keys or Unified Billing.")
     allow_retired: bool = Field(
         default=False, description="Send even to a model the bundled table says is retired.")
 
