@@ -232,3 +232,27 @@ def test_fields_changed_after_first_use_take_effect(make_llm: Factory, emu: Emul
         assert request.path.endswith("/ai/v1/messages")
         assert request.json["model"] == "anthropic/claude-sonnet-4.5"
         assert request.json["max_tokens"] == 64
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_signed_thinking_goes_back_on_anthropic_wire(
+    make_llm: Factory, emu: Emulator, stream: bool
+) -> None:
+    """The core policy's round trip: signed thinking returns with the tool result, as
+    Anthropic requires (the emulator checks the signature), from invoke and stream alike."""
+    from llama_index.core.base.llms.types import ThinkingBlock
+
+    llm = make_llm(model="anthropic/claude-sonnet-4.5", api="messages", reasoning_effort="low")
+    ask = ChatMessage(role="user", content="add 1 and 2")
+    if stream:
+        first = list(llm.stream_chat_with_tools([ADD], chat_history=[ask]))[-1]
+    else:
+        first = llm.chat_with_tools([ADD], chat_history=[ask])
+    thinking = [b for b in first.message.blocks if isinstance(b, ThinkingBlock)]
+    assert thinking and thinking[0].additional_information.get("signature")
+    call = llm.get_tool_calls_from_response(first)[0]
+    result = ChatMessage(role="tool", content="3", additional_kwargs={"tool_call_id": call.tool_id})
+    llm.chat_with_tools([ADD], chat_history=[ask, first.message, result])
+    sent = emu.requests[-1].json["messages"][1]["content"][0]
+    assert sent == {"type": "thinking", "thinking": thinking[0].content,
+                    "signature": thinking[0].additional_information["signature"]}
