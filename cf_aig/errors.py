@@ -213,6 +213,13 @@ class MissingCredentialsError(ConfigurationError):
     """No account id or API token was given as argument or environment variable."""
 
 
+class LogIdUnavailableError(ConfigurationError):
+    """An answer carries no gateway log id, so no log can be fetched or annotated for it.
+
+    Raised by :meth:`cf_aig.GatewayInfo.require_log_id` before anything is sent.
+    """
+
+
 class InvalidIdError(ConfigurationError):
     """An account, gateway, log or model id that cannot be a URL path segment.
 

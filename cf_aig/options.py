@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, LogIdUnavailableError
 
 MetadataValue = str | int | float | bool
 Backoff = Literal["constant", "linear", "exponential"]
@@ -393,6 +393,24 @@ class GatewayInfo:
     def cached(self) -> bool:
         """True when the answer came from the gateway cache."""
         return (self.cache_status or "").upper() == "HIT"
+
+    def require_log_id(self) -> str:
+        """The log id as a ``str`` (for ``get_log``/``patch_log``), or a typed error saying
+        why there is none.
+
+        >>> GatewayInfo(log_id="019a").require_log_id()
+        '019a'
+        >>> GatewayInfo().require_log_id()
+        Traceback (most recent call last):
+        ...
+        cf_aig.errors.LogIdUnavailableError: this answer carries no gateway log id ...
+        """
+        if not self.log_id:
+            raise LogIdUnavailableError(
+                "this answer carries no gateway log id (no cf-aig-log-id header): the gateway "
+                "did not log the call (logging off for the gateway, or collect_log=False), "
+                "so there is no log to fetch or send feedback for")
+        return self.log_id
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> GatewayInfo:

@@ -44,6 +44,7 @@ from .errors import to_langchain_error
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
+    from pydantic import SecretStr
 
 _SAMPLING = (
     "temperature",
@@ -130,6 +131,27 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     """
 
     model_config = GatewaySettings.model_config  # the framework base must not override it
+
+    if TYPE_CHECKING:  # the signature type checkers see (with or without pydantic's plugin)
+
+        def __init__(
+            self,
+            *,
+            model: str = ...,
+            model_name: str = ...,
+            api: Api = ...,
+            account_id: str | None = ...,
+            api_token: str | SecretStr | None = ...,
+            api_key: str | SecretStr | None = ...,
+            base_url: str | None = ...,
+            gateway_id: str | None = ...,
+            temperature: float | None = ...,
+            max_tokens: int | None = ...,
+            max_completion_tokens: int | None = ...,
+            stop: list[str] | str | None = ...,
+            stop_sequences: list[str] | str | None = ...,
+            **kwargs: Any,  # every other field and gateway option, validated at run time
+        ) -> None: ...
 
     model: str = Field(alias="model_name")
     """Model id, e.g. ``openai/gpt-5.5`` or ``@cf/moonshotai/kimi-k2.6``."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.embeddings import Embeddings
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 import cf_aig
 from cf_aig.embeddings import check_embedding_args, pop_embedding_call_args
@@ -32,6 +32,21 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
     """
 
     model_config = GatewaySettings.model_config  # the framework base must not override it
+
+    if TYPE_CHECKING:  # the signature type checkers see (with or without pydantic's plugin)
+
+        def __init__(
+            self,
+            *,
+            model: str = ...,
+            model_name: str = ...,
+            account_id: str | None = ...,
+            api_token: str | SecretStr | None = ...,
+            api_key: str | SecretStr | None = ...,
+            base_url: str | None = ...,
+            gateway_id: str | None = ...,
+            **kwargs: Any,  # every other field and gateway option, validated at run time
+        ) -> None: ...
 
     model: str = Field(alias="model_name")
     """Embedding model, e.g. ``@cf/baai/bge-base-en-v1.5`` or ``openai/text-embedding-3-small``."""
