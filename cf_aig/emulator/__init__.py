@@ -3,7 +3,10 @@
 Routes (under ``/client/v4/accounts/{account_id}/``): ``ai/v1/chat/completions``,
 ``ai/v1/messages`` (Anthropic), ``ai/v1/responses`` (OpenAI Responses),
 ``ai/v1/embeddings``, ``ai/run`` (unified), ``ai/run/{model}`` (Workers AI) and the logs
-API ``ai-gateway/gateways/{gw}/logs[/{id}]``. Answers come from a deterministic engine;
+API ``ai-gateway/gateways/{gw}/logs[/{id}]``, the catalogue ``ai/models/search`` and
+``ai/models/schema``; and the gateway host ``/v1/{account}/{gateway}/compat/...`` (chat
+completions, responses; dynamic routes, the Auto Router; see :attr:`Emulator.gateway` for
+its auth, policies and model lifecycle). Answers come from a deterministic engine;
 faults and exact answers can be queued. Run ``python -m cf_aig.emulator`` for a CLI.
 
 >>> import httpx
