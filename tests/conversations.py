@@ -122,3 +122,22 @@ def request(name: str, model: str) -> dict[str, Any]:
     if name in TOOLS:
         out["tools"] = TOOLS[name]
     return out
+
+
+FEATURES: dict[str, tuple[str, dict[str, Any]]] = {
+    "stop": ("stop_sequences", {"stop": ["ENDMARK"]}),
+    "json_schema": ("json_schema", {"response_format": {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": {"type": "object"}}}}),
+    "json_mode": ("json_mode", {"response_format": {"type": "json_object"}}),
+    "audio": ("audio", {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "AUDIOMARK listen"},
+        {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]}]}),
+}
+"""Request feature → (the ``Capabilities`` field declaring it, what it adds to the
+``text`` conversation's request)."""
+
+
+def feature_request(name: str, model: str) -> dict[str, Any]:
+    """The ``text`` conversation's request to ``model`` with feature ``name`` added."""
+    return {**request("text", model), **FEATURES[name][1]}

@@ -13,9 +13,16 @@ import json
 from typing import Any
 
 import pytest
-from conversations import CONVERSATIONS, ENDPOINT_MODELS, markers, request
+from conversations import (
+    CONVERSATIONS,
+    ENDPOINT_MODELS,
+    FEATURES,
+    feature_request,
+    markers,
+    request,
+)
 
-from cf_aig import BadRequestError, Client, ConfigurationError
+from cf_aig import Client, ConfigurationError
 from cf_aig.dialects import API_NAMES, Capabilities, capabilities, get_dialect
 from cf_aig.emulator import Emulator
 
@@ -66,11 +73,6 @@ def test_emulator_answers_every_built_conversation(
     except ConfigurationError:
         pytest.skip("refused before sending (checked above)")
     with Client(account_id="acc", api_token="tok", base_url=cf_aig_emulator.base_url) as client:
-        if name == "reasoning_history" and caps_of(api, model).thinking_round_trip != "none":
-            # the signature reached the endpoint, which checks it (ours is made up)
-            with pytest.raises(BadRequestError, match="signature"):
-                client.chat(req, api=api)  # type: ignore[arg-type]
-            return
         result = client.chat(req, api=api)  # type: ignore[arg-type]
     assert result.completion["choices"][0]["message"]["role"] == "assistant"
     sent = [r for r in cf_aig_emulator.requests if r.method == "POST"][-1]
@@ -79,3 +81,22 @@ def test_emulator_answers_every_built_conversation(
 
 def caps_of(api: str, model: str) -> Capabilities:
     return capabilities(api, model)
+
+
+@pytest.mark.parametrize(
+    ("api", "model", "feature"),
+    [(a, m, f) for a in API_NAMES for m in ENDPOINT_MODELS[a] for f in FEATURES],
+)
+def test_request_feature_carried_or_refused_as_declared(api: str, model: str,
+                                                        feature: str) -> None:
+    declared = getattr(capabilities(api, model), FEATURES[feature][0])
+    try:
+        body = get_dialect(api).build(feature_request(feature, model),  # type: ignore[arg-type]
+                                      stream=False)
+    except ConfigurationError:
+        assert not declared, f"{feature} refused on {api} for {model} although declared"
+        return
+    assert declared, f"{feature} sent on {api} for {model} although declared unsupported"
+    wire = json.dumps(body)
+    assert "ENDMARK" in wire or feature != "stop"
+    assert "UklGRg==" in wire or feature != "audio"
