@@ -164,3 +164,21 @@ def test_init_chat_model_cannot_name_this_provider_as_the_readme_says() -> None:
     assert 'model_provider="cloudflare")` raises `Unsupported provider`' in readme
     with pytest.raises(ValueError, match="Unsupported provider"):
         init_chat_model("openai/gpt-5.5", model_provider="cloudflare")
+
+
+def test_a_skip_for_a_missing_file_or_module_fails(tmp_path: Path) -> None:
+    """The suite's conftest turns "not found" skips into failures; capability skips stay."""
+    (tmp_path / "conftest.py").write_text(
+        (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "test_skips.py").write_text(
+        "import pytest\n"
+        "def test_file():\n    pytest.skip('schema not found at /elsewhere/spec.json')\n"
+        "def test_module():\n    pytest.importorskip('no_such_module_for_cf_aig')\n"
+        "def test_capability():\n    pytest.skip('this endpoint has no JSON mode')\n",
+        encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "no:randomly", "test_skips.py"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stdout[-2000:]
+    assert "2 failed, 1 skipped" in out.stdout
+    assert "skipped for something missing" in out.stdout
