@@ -61,6 +61,9 @@ class CatalogEntry:
     workers_paid: bool = False
     json_schema: bool | None = None
     """From the model's input schema (``response_format``), when it was fetched."""
+    output_family: str | None = None
+    """``chat`` (a ``choices`` output) or ``classic`` (a ``response`` output), from the
+    model's output schema, when it was fetched."""
     description: str | None = None
 
     def row(self) -> list[str]:
@@ -83,6 +86,8 @@ class CatalogEntry:
             facts["tool_choice"] = facts["parallel_tool_calls"] = False
         if self.json_schema is not None:
             facts["json_schema"] = facts["json_mode"] = self.json_schema
+        if self.output_family in ("chat", "classic"):
+            facts["workers_ai_schema"] = self.output_family
         return facts
 
 
@@ -205,6 +210,34 @@ def schema_takes_response_format(schema: Any) -> bool | None:
     return walk(inp)
 
 
+def schema_output_family(schema: Any) -> str | None:
+    """``chat`` when a ``/ai/models/schema`` output has ``choices``, ``classic`` when it has
+    ``response``, else None (looks through ``oneOf``/``anyOf`` variants too).
+
+    >>> schema_output_family({"output": {"properties": {"choices": {}}}})
+    'chat'
+    """
+    if isinstance(schema, Mapping) and "schema" in schema:
+        schema = schema["schema"]
+    out = schema.get("output") if isinstance(schema, Mapping) else None
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, Mapping):
+            return
+        props = node.get("properties")
+        if isinstance(props, Mapping):
+            found.update(k for k in ("choices", "response") if k in props)
+        for key in ("oneOf", "anyOf", "allOf"):
+            for variant in node.get(key) or []:
+                walk(variant)
+
+    walk(out)
+    if "choices" in found:
+        return "chat"
+    return "classic" if "response" in found else None
+
+
 # ---- fetching (one call plan for sync and async) -----------------------------------------
 
 
@@ -238,9 +271,9 @@ def _refresh_plan(core: Core, search: str | None,
                 continue
             request = core.build_request("GET", "/ai/models/schema", headers=core.headers(),
                                          params={"model": entry.id})
-            found = schema_takes_response_format((yield from core.call(request, _v4_result)))
-            if found is not None:
-                entries[i] = _replace(entry, json_schema=found)
+            schema = yield from core.call(request, _v4_result)
+            entries[i] = _replace(entry, json_schema=schema_takes_response_format(schema),
+                                  output_family=schema_output_family(schema))
     now = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     return Catalog(entries, now, core.account_url + "/ai/models/search")
 

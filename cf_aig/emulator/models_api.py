@@ -92,9 +92,10 @@ def _schema(name: str) -> dict[str, Any]:
         props["response_format"] = {"type": "object"}
     prompt = {"type": "object", "properties": {"prompt": {"type": "string"}},
               "required": ["prompt"]}
+    answer = "choices" if kind == "chat" else "response"
     return {"input": {"type": "object", "oneOf": [
                 prompt, {"type": "object", "properties": props, "required": ["messages"]}]},
-            "output": {"type": "object"}}
+            "output": {"type": "object", "properties": {answer: {}, "usage": {}}}}
 
 
 def handle(req: Request, rest: str) -> Reply:

@@ -131,3 +131,25 @@ def test_both_adapters_profiles_use_the_refreshed_catalogue(cf_aig_emulator: Emu
     with Client(**client_kw(cf_aig_emulator)) as client:
         catalog.refresh(client, search="llama-3.2-3b")
     assert windows() == (8_192, 8_192)
+
+
+def test_output_family_from_the_schema_reaches_the_profile(cache_dir: Path) -> None:
+    assert catalog.schema_output_family(
+        {"output": {"oneOf": [{"properties": {"response": {}}}]}}) == "classic"
+    assert catalog.schema_output_family({"output": {"type": "object"}}) is None
+    new_model = "@cf/acme/chat-family-model"
+    assert get_profile(new_model).workers_ai_schema == "classic"  # unknown: classic guess
+    catalog.store(catalog.Catalog([catalog.CatalogEntry(
+        new_model, task="Text Generation", context_window=65_536, tools=True,
+        json_schema=True, output_family="chat")], "2026-11-01T00:00:00Z"))
+    profile = get_profile(new_model)
+    assert (profile.workers_ai_schema, profile.context_window, profile.tool_calling,
+            profile.json_schema, profile.known) == ("chat", 65_536, True, True, True)
+
+
+def test_refresh_reads_the_output_family(cf_aig_emulator: Emulator, cache_dir: Path) -> None:
+    with Client(**client_kw(cf_aig_emulator)) as client:
+        found = catalog.refresh(client, search="gpt-oss-20b", save=False)
+        classic = catalog.refresh(client, search="phi-2", save=False)
+    assert found.get("@cf/openai/gpt-oss-20b").output_family == "chat"
+    assert classic.get("@cf/microsoft/phi-2").output_family == "classic"
