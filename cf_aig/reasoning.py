@@ -96,7 +96,7 @@ def apply_reasoning(request: dict[str, Any], api: str) -> dict[str, Any]:
         if not isinstance(reasoning, Mapping):
             raise ConfigurationError(
                 f"reasoning must be a dict like {{'effort': 'medium'}}, got {reasoning!r}")
-        if api == "responses":
+        if capabilities(api, model).reasoning_object:
             request["reasoning"] = dict(reasoning)
         else:
             unknown = set(reasoning) - {"effort"}

@@ -86,6 +86,9 @@ class Capabilities:
     forced_tool_with_thinking: bool = True
     """A forced ``tool_choice`` can be combined with thinking/reasoning (not on Anthropic's
     wire; :mod:`cf_aig.policy` relaxes or refuses it there)."""
+    reasoning_object: bool = False
+    """OpenAI's Responses ``reasoning`` object (effort, summary...) is carried natively;
+    elsewhere only its ``effort`` goes, as ``reasoning_effort``."""
     gateway_path: str | None = None
     """Path below ``{gateway_url}/{account}/{gateway}`` on the gateway host
     (``surface="gateway"``), or None when the gateway host's ``/compat`` does not serve it."""

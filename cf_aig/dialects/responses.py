@@ -839,6 +839,7 @@ class ResponsesStream(TypedEventStream):
 
 CAPABILITIES = Capabilities(
     path="/ai/v1/responses",
+    reasoning_object=True,
     gateway_path="/compat/responses",
     stop_sequences=False,
     max_tokens_field="max_completion_tokens",
