@@ -170,11 +170,20 @@ class PolicyDeniedError(PermissionDeniedError):
 
     Policies (beta, reference §11.2) answer ``{"success": false, "error": {"message":
     ...}}``; ``error`` is an object there. Ask the gateway's admin which policy applies.
+
+    >>> body = b'{"success":false,"error":{"message":"Access denied by policy"}}'
+    >>> type(error_from_body(403, body)).__name__
+    'PolicyDeniedError'
     """
 
 
 class PlanRequiredError(PermissionDeniedError):
-    """The model needs the Workers Paid plan (403, code 5035): upgrade, or pick another."""
+    """The model needs the Workers Paid plan (403, code 5035): upgrade, or pick another.
+
+    >>> err = error_from_body(403, {"errors": [{"code": 5035, "message": "paid only"}]})
+    >>> type(err).__name__, "Workers Paid plan" in str(err)
+    ('PlanRequiredError', True)
+    """
 
 
 class SpendLimitExceededError(QuotaExceededError):
@@ -201,7 +210,7 @@ class ResponsesBillingError(InsufficientCreditsError):
     """``/ai/v1/responses`` answered 402 under Unified Billing (reference §11.2).
 
     Seen for ``openai/gpt-5.x`` on authenticated gateways while chat completions worked;
-    the message says what to try instead.
+    the message says what to try instead (see :func:`responses_billing_hint`).
     """
 
 
@@ -236,6 +245,13 @@ class RetiredModelError(ConfigurationError):
 
     The table of retirements can be stale: pass ``allow_retired=True`` (client or
     adapter setting) to send anyway.
+
+    >>> from cf_aig.profiles import check_lifecycle
+    >>> try:
+    ...     check_lifecycle("@cf/meta/llama-3.1-8b-instruct")
+    ... except RetiredModelError as err:
+    ...     print(err.retired_on, err.replacement)
+    2026-05-30 @cf/meta/llama-3.1-8b-instruct-fp8
     """
 
     def __init__(self, message: str, *, model: str, retired_on: str,
