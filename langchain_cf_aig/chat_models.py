@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -513,12 +514,13 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
 
         ``method`` defaults to the core's choice for the model and endpoint
         (:func:`cf_aig.policy.structured_output_method`: ``json_schema`` where both carry
-        it, else ``function_calling``, else ``json_mode``). Streaming yields the parsed
-        object once, when complete.
+        it, else ``function_calling``, else ``json_mode``). Streaming yields partial
+        objects as the JSON grows (dicts; Pydantic objects once they validate), then the
+        complete one, like ChatOpenAI's.
         """
         if kwargs:
             raise ValueError(f"unsupported argument(s) {sorted(kwargs)}")
-        from langchain_core.runnables import RunnableLambda, RunnableMap, RunnablePassthrough
+        from langchain_core.runnables import RunnableMap, RunnablePassthrough
         from langchain_core.utils.function_calling import convert_to_openai_tool
         from langchain_core.utils.pydantic import is_basemodel_subclass
 
@@ -536,7 +538,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         llm: Runnable[LanguageModelInput, Any]
         if method == "function_calling":
             tool = convert_to_openai_tool(schema, strict=strict)  # type: ignore[arg-type]
-            name = tool["function"]["name"]
+            name = tool_name = tool["function"]["name"]
+        tool_name: str | None = None  # the forced tool whose arguments are the object
             llm = self.bind_tools(  # the core relaxes the forced choice where it cannot be
                 [tool],
                 tool_choice=name,
@@ -565,7 +568,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             parse = _json_parser(pydantic_cls)
         else:
             raise ValueError(f"unknown method {method!r}")
-        parser = RunnableLambda(parse, name="parse_structured_output")
+        parser: Runnable[Any, Any] = _parser_class()(
+            final=parse, partial=_partial_reader(method, tool_name, pydantic_cls))
         if not include_raw:
             return llm | parser
         parsed = RunnablePassthrough.assign(
@@ -667,6 +671,90 @@ def _validate(obj: Any, pydantic_cls: Any, text: str) -> Any:
 def _json_parser(pydantic_cls: Any) -> Callable[[Any], Any]:
     def parse(message: Any) -> Any:
         _check_refusal(message)
+@lru_cache(maxsize=1)
+def _parser_class() -> type[Any]:
+    """The structured-output parser class (LangChain's parser base loads on first use)."""
+    from langchain_core.output_parsers.transform import BaseCumulativeTransformOutputParser
+    from langchain_core.outputs import Generation
+
+    class _StructuredOutputParser(BaseCumulativeTransformOutputParser[Any]):
+        """Invoke: the strict parse of the whole answer. Stream: a partial object each time the
+        JSON (or the forced tool's arguments) grows into a new value, then the strict parse."""
+
+        final: Callable[[Any], Any]
+        partial: Callable[[Any], Any]
+
+        @property
+        def _type(self) -> str:
+            return "cf_aig_structured_output"
+
+        def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+            message = getattr(result[0], "message", None) or result[0].text
+            return self.partial(message) if partial else self.final(message)
+
+        def parse(self, text: str) -> Any:
+            return self.final(text)
+
+        def _transform(self, input: Iterator[str | BaseMessage]) -> Iterator[Any]:
+            acc: Any = None
+            last: Any = None
+            for chunk in input:
+                acc = chunk if acc is None else acc + chunk
+                obj = self.partial(acc)
+                if obj is not None and obj != last:
+                    last = obj
+                    yield obj
+            if acc is not None:
+                done = self.final(acc)
+                if done != last:
+                    yield done
+
+        async def _atransform(self, input: AsyncIterator[str | BaseMessage]) -> AsyncIterator[Any]:
+            acc: Any = None
+            last: Any = None
+            async for chunk in input:
+                acc = chunk if acc is None else acc + chunk
+                obj = self.partial(acc)
+                if obj is not None and obj != last:
+                    last = obj
+                    yield obj
+            if acc is not None:
+                done = self.final(acc)
+                if done != last:
+                    yield done
+
+    return _StructuredOutputParser
+
+
+def _partial_reader(method: str, tool: str | None, pydantic_cls: Any) -> Callable[[Any], Any]:
+    """The object a partial answer holds so far (``None``: nothing new to show)."""
+    from langchain_core.utils.json import parse_partial_json
+
+    def read(message: Any) -> Any:
+        if tool is not None:
+            calls = getattr(message, "tool_calls", None) or []
+            data = next((c["args"] for c in calls if c.get("name") == tool), None)
+        else:
+            text = message.text if isinstance(message, BaseMessage) else str(message)
+            body = text.strip()
+            if body.startswith("```"):
+                body = body.strip("`").removeprefix("json").strip()
+            try:
+                data = parse_partial_json(body) if body else None
+            except ValueError:
+                return None
+        if not isinstance(data, dict) or not data:
+            return None
+        if pydantic_cls is None:
+            return data
+        try:
+            return _validate(data, pydantic_cls, "")
+        except (OutputParserException, ValueError):
+            return None  # not yet a valid object
+
+    return read
+
+
         text = message.text if isinstance(message, BaseMessage) else str(message)
         body = text.strip()
         if body.startswith("```"):
