@@ -60,6 +60,15 @@ class CfAigError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status={self.status}, code={self.code!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle every field (status, code, message, log id...) as it is, without
+        calling ``__init__`` (subclasses take other arguments): errors cross processes."""
+        return (_restore_error, (type(self), self.args), self.__dict__)
+
+
+def _restore_error(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    return cls.__new__(cls, *args)
+
 
 class ConnectionFailedError(CfAigError):
     """The request never got an HTTP answer (refused, reset, DNS...)."""
@@ -216,6 +225,10 @@ class ResponsesBillingError(InsufficientCreditsError):
 
 class ConfigurationError(ValueError):
     """Settings are missing or invalid; raised before anything is sent."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as it is, without calling ``__init__`` (see :class:`CfAigError`)."""
+        return (_restore_error, (type(self), self.args), self.__dict__)
 
 
 class MissingCredentialsError(ConfigurationError):
