@@ -8,7 +8,9 @@ from langchain_core.embeddings import Embeddings
 from pydantic import Field, SecretStr
 
 import cf_aig
+from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_with_batch_api
 from cf_aig.embeddings import check_embedding_args, pop_embedding_call_args
+from cf_aig.errors import ConfigurationError
 from cf_aig.profiles import get_profile, is_workers_ai
 
 from ._settings import GatewaySettings
@@ -60,11 +62,19 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
     encoding_format: Literal["float", "base64"] | None = None
     """Wire encoding on ``/ai/v1/embeddings`` (``base64`` is smaller; vectors are floats
     either way)."""
+    batch_api: bool = False
+    """Send ``embed_documents`` through the Workers AI async Batch API (``@cf`` models):
+    eventual completion instead of capacity errors; queries stay direct calls."""
+    batch_timeout: float | None = Field(default=None, gt=0)
+    """Seconds to wait for a batch before ``BatchTimeoutError`` (None: no deadline)."""
 
     def model_post_init(self, context: Any, /) -> None:
         self._check_settings()
         try:
             check_embedding_args(self.model, self._api(), self.dimensions, self.encoding_format)
+            if self.batch_api:
+                check_batch_embedding(self.model, self.api, self.dimensions,
+                                      self.encoding_format)
         except cf_aig.CfAigError as exc:
             raise to_langchain_error(exc) from None
 
@@ -87,11 +97,21 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
                 raise to_langchain_error(exc) from None
         return args
 
+    def _batch_args(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if kwargs:
+            raise to_langchain_error(ConfigurationError(
+                f"per-call arguments {sorted(kwargs)} cannot be carried with batch_api=True; "
+                "set them on the instance or use batch_api=False"))
+        return {"batch_size": self.batch_size, "timeout": self.batch_timeout}
+
     def embed_documents(self, texts: list[str], **kwargs: Any) -> list[list[float]]:
         """Embed ``texts`` (per-call gateway options may be passed as keywords)."""
         if not texts:
             return []
         try:
+            if self.batch_api and len(texts) > 1:  # one text: a direct call
+                return embed_with_batch_api(self.client, self.model, texts,
+                                            **self._batch_args(kwargs))
             return self.client.embed(self.model, texts, **self._args(kwargs)).vectors
         except cf_aig.CfAigError as exc:
             raise to_langchain_error(exc) from exc
@@ -103,6 +123,9 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
         if not texts:
             return []
         try:
+            if self.batch_api and len(texts) > 1:
+                return await aembed_with_batch_api(self.async_client, self.model, texts,
+                                                   **self._batch_args(kwargs))
             result = await self.async_client.embed(self.model, texts, **self._args(kwargs))
         except cf_aig.CfAigError as exc:
             raise to_langchain_error(exc) from exc

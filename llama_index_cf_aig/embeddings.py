@@ -7,11 +7,15 @@ from typing import Any, Literal
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 
+from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_with_batch_api
 from cf_aig.embeddings import check_embedding_args
 from cf_aig.errors import ConfigurationError
 from cf_aig.profiles import get_profile, is_workers_ai
 
 from ._settings import GatewaySettings
+
+BATCH_JOB_TEXTS = 2048
+"""Texts LlamaIndex hands to one Batch API job when ``batch_api=True``."""
 
 
 class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
@@ -47,11 +51,23 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
         description="Wire encoding on /ai/v1/embeddings (base64 is smaller; vectors are "
         "floats either way).",
     )
+    batch_api: bool = Field(
+        default=False,
+        description="Send text batches through the Workers AI async Batch API (@cf models): "
+        "eventual completion instead of capacity errors; queries stay direct calls. "
+        "embed_batch_size then defaults to 2048 texts per job (LlamaIndex's maximum).",
+    )
+    batch_timeout: float | None = Field(
+        default=None, gt=0,
+        description="Seconds to wait for a batch job before BatchTimeoutError (None: no "
+        "deadline).",
+    )
 
     def __init__(self, **data: Any) -> None:
         if "embed_batch_size" not in data:
             model = data.get("model_name") or "@cf/baai/bge-base-en-v1.5"
-            data["embed_batch_size"] = min(get_profile(model).embedding_batch_size, 2048)
+            data["embed_batch_size"] = (BATCH_JOB_TEXTS if data.get("batch_api") else
+                                        min(get_profile(model).embedding_batch_size, 2048))
         unknown = set(data) - _accepted_names(type(self))
         if unknown:  # a typo such as dimension= is an error, never dropped
             raise ConfigurationError(
@@ -61,6 +77,9 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
         self._check_settings()
         api = self.api or ("run" if is_workers_ai(self.model_name) else "openai")
         check_embedding_args(self.model_name, api, self.dimensions, self.encoding_format)
+        if self.batch_api:
+            check_batch_embedding(self.model_name, self.api, self.dimensions,
+                                  self.encoding_format)
 
     @classmethod
     def class_name(cls) -> str:
@@ -79,7 +98,8 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
         return (await self._aget_text_embeddings([text]))[0]
 
     def _embed_args(self) -> dict[str, Any]:
-        return {"api": self.api, "batch_size": self.embed_batch_size,
+        size = None if self.batch_api else self.embed_batch_size  # a job's size, not a call's
+        return {"api": self.api, "batch_size": size,
                 "dimensions": self.dimensions, "encoding_format": self.encoding_format}
 
     def get_text_embedding_batch(self, texts: list[str], show_progress: bool = False,
@@ -95,9 +115,15 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
         return await super().aget_text_embedding_batch(texts, show_progress)
 
     def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        if self.batch_api and len(texts) > 1:
+            return embed_with_batch_api(self.client, self.model_name, texts,
+                                        timeout=self.batch_timeout)
         return self.client.embed(self.model_name, texts, **self._embed_args()).vectors
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        if self.batch_api and len(texts) > 1:
+            return await aembed_with_batch_api(self.async_client, self.model_name, texts,
+                                               timeout=self.batch_timeout)
         result = await self.async_client.embed(self.model_name, texts, **self._embed_args())
         return result.vectors
 
