@@ -536,10 +536,10 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             "schema": schema,
         }
         llm: Runnable[LanguageModelInput, Any]
+        tool_name: str | None = None  # the forced tool whose arguments are the object
         if method == "function_calling":
             tool = convert_to_openai_tool(schema, strict=strict)  # type: ignore[arg-type]
             name = tool_name = tool["function"]["name"]
-        tool_name: str | None = None  # the forced tool whose arguments are the object
             llm = self.bind_tools(  # the core relaxes the forced choice where it cannot be
                 [tool],
                 tool_choice=name,
@@ -668,9 +668,6 @@ def _validate(obj: Any, pydantic_cls: Any, text: str) -> Any:
         ) from exc
 
 
-def _json_parser(pydantic_cls: Any) -> Callable[[Any], Any]:
-    def parse(message: Any) -> Any:
-        _check_refusal(message)
 @lru_cache(maxsize=1)
 def _parser_class() -> type[Any]:
     """The structured-output parser class (LangChain's parser base loads on first use)."""
@@ -755,6 +752,9 @@ def _partial_reader(method: str, tool: str | None, pydantic_cls: Any) -> Callabl
     return read
 
 
+def _json_parser(pydantic_cls: Any) -> Callable[[Any], Any]:
+    def parse(message: Any) -> Any:
+        _check_refusal(message)
         text = message.text if isinstance(message, BaseMessage) else str(message)
         body = text.strip()
         if body.startswith("```"):
