@@ -30,6 +30,7 @@ from typing_extensions import Unpack
 from ._endpoints import EmbedPart, Endpoints
 from ._pool import async_http, sync_http
 from ._protocol import Action, Call, CallOptions, Read, Send
+from .background import background_options, background_plan
 from .batch import (
     DEFAULT_PAYLOAD_BYTES,
     AsyncBatchJob,
@@ -175,17 +176,25 @@ class Client(_PerProcess, Endpoints):
 
     @overload
     def run(self, model: str, input: Mapping[str, Any], *, stream: Literal[False] = False,
-            unified: bool | None = None, **call: Unpack[CallOptions]) -> RunResult: ...
+            unified: bool | None = None, background: bool = False,
+            webhook_url: str | None = None, webhook_format: str | None = None,
+            **call: Unpack[CallOptions]) -> RunResult: ...
     @overload
     def run(self, model: str, input: Mapping[str, Any], *, stream: Literal[True],
             unified: bool | None = None,
             **call: Unpack[CallOptions]) -> Stream[dict[str, Any]]: ...
 
     def run(self, model: str, input: Mapping[str, Any], *, stream: bool = False,
-            unified: bool | None = None,
+            unified: bool | None = None, background: bool = False,
+            webhook_url: str | None = None, webhook_format: str | None = None,
             **call: Unpack[CallOptions]) -> RunResult | Stream[dict[str, Any]]:
         """``POST /ai/run/{model}`` (``@cf`` models) or unified ``/ai/run`` (others, or
-        ``unified=True``) with the model's own input; streams yield raw JSON events."""
+        ``unified=True``) with the model's own input; streams yield raw JSON events.
+        ``background=True`` (optionally ``webhook_url``, ``webhook_format``) returns at
+        once with the reply as it came (:mod:`cf_aig.background`)."""
+        bg = background_options(background, webhook_url, webhook_format)
+        if bg is not None:
+            return self._drive(background_plan(self, model, input, stream, unified, bg, call))
         if stream:
             return Stream(self._drive(self.run_stream_plan(model, input, unified, call)))
         return self._drive(self.run_plan(model, input, unified, call))
@@ -367,6 +376,8 @@ class AsyncClient(_PerProcess, Endpoints):
     @overload
     async def run(self, model: str, input: Mapping[str, Any], *,
                   stream: Literal[False] = False, unified: bool | None = None,
+                  background: bool = False, webhook_url: str | None = None,
+                  webhook_format: str | None = None,
                   **call: Unpack[CallOptions]) -> RunResult: ...
     @overload
     async def run(self, model: str, input: Mapping[str, Any], *, stream: Literal[True],
@@ -374,10 +385,17 @@ class AsyncClient(_PerProcess, Endpoints):
                   **call: Unpack[CallOptions]) -> AsyncStream[dict[str, Any]]: ...
 
     async def run(self, model: str, input: Mapping[str, Any], *, stream: bool = False,
-                  unified: bool | None = None,
+                  unified: bool | None = None, background: bool = False,
+                  webhook_url: str | None = None, webhook_format: str | None = None,
                   **call: Unpack[CallOptions]) -> RunResult | AsyncStream[dict[str, Any]]:
         """``POST /ai/run/{model}`` (``@cf`` models) or unified ``/ai/run`` (others, or
-        ``unified=True``) with the model's own input; streams yield raw JSON events."""
+        ``unified=True``) with the model's own input; streams yield raw JSON events.
+        ``background=True`` (optionally ``webhook_url``, ``webhook_format``) returns at
+        once with the reply as it came (:mod:`cf_aig.background`)."""
+        bg = background_options(background, webhook_url, webhook_format)
+        if bg is not None:
+            return await self._drive(
+                background_plan(self, model, input, stream, unified, bg, call))
         if stream:
             return AsyncStream(
                 await self._drive(self.run_stream_plan(model, input, unified, call)))

@@ -207,6 +207,12 @@ class Emulator:
         return sorted(rows, key=lambda e: str(e["id"]))
 
     @property
+    def webhooks(self) -> list[tuple[str, Any]]:
+        """Webhook deliveries background runs would have POSTed, as ``(url, body)``."""
+        with self.state.lock:
+            return list(self.state.webhooks)
+
+    @property
     def pending(self) -> int:
         """How many queued entries are still unused."""
         return len(self.state.queue)

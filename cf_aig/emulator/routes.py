@@ -23,14 +23,14 @@ import json
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from ..errors import ConfigurationError
 from ..options import GatewayOptions, validate_metadata
-from . import batch, engine, messages, responses, wire
+from . import background, batch, engine, messages, responses, wire
 from .catalog import (
     EMBEDDING_DIMS,
     REASONING_FIELD_REASONING,
@@ -524,6 +524,8 @@ class App:
 
     def _unified_run(self, call: Call) -> Outcome:
         model = _require_model(call.body)
+        if "options" in call.body:
+            return self._with_options(call)
         inp = call.body.get("input")
         if not isinstance(inp, dict):
             raise _user_error("input must be a JSON object (the model's own input)")
@@ -546,6 +548,19 @@ class App:
         return out
 
     def _workers_ai(self, call: Call, model: str, inp: dict[str, Any]) -> Outcome:
+    def _with_options(self, call: Call) -> Outcome:
+        options = background.check(call.body["options"])
+        inner = replace(call, body={k: v for k, v in call.body.items() if k != "options"})
+        if options.get("background") is not True:
+            return self._unified_run(inner)
+        if call.stream_wanted or (isinstance(call.body.get("input"), dict)
+                                  and call.body["input"].get("stream") is True):
+            raise _v4(400, 5006, "AiError: Bad input: a background run cannot stream")
+        model = _require_model(call.body)
+        reply = background.run(self.state.webhooks, self.state.lock, model,
+                               provider_of(model), options, lambda: self._unified_run(inner))
+        return Outcome(model, reply, kind="background")
+
         kind = WORKERS_AI_MODELS.get(model)
         if kind is None:
             raise _v4(400, 5007, f"No such model {model} or task")

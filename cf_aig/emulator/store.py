@@ -85,6 +85,8 @@ class State:
         self.responses: dict[str, list[dict[str, Any]]] = {}
         """Stored Responses conversations by response id (``previous_response_id``)."""
         self.batches: dict[str, Any] = {}
+        self.webhooks: list[tuple[str, Any]] = []
+        """Webhook POSTs background runs would have made: ``(url, body)``."""
         """Async batch jobs by request id (see ``batch.py``)."""
         self.clock: Callable[[], float] = time.monotonic
 
@@ -98,6 +100,7 @@ class State:
             self.affinity.clear()
             self.responses.clear()
             self.batches.clear()
+            self.webhooks.clear()
 
     def take(self, path: str) -> QueueEntry | None:
         """Pop the first queued entry whose ``match`` is in ``path`` (or has none)."""
