@@ -338,8 +338,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             request["stop"] = stop
         elif not request.get("stop"):
             request.pop("stop", None)
-        apply_request_policy(request, api)
         request["messages"] = messages_to_dicts(messages, keeps_signed_thinking(model, api))
+        apply_request_policy(request, api)
         if run_manager is not None and (self.send_run_id or self.metadata_to_gateway):
             options = self._correlate(options, run_manager)
         return _Call(
@@ -491,8 +491,11 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         from langchain_core.utils.function_calling import convert_to_openai_tool
 
         formatted = [  # provider-run tools ({"type": "web_search_preview"}...) go untouched
-            dict(t) if isinstance(t, Mapping) and t.get("type") not in (None, "function")
+            dict(t) if isinstance(t, Mapping) and t.get("type") not in (None, "function", "custom")
             else convert_to_openai_tool(t, strict=strict) for t in tools]
+        for tool, out in zip(tools, formatted, strict=True):  # Anthropic prompt-cache marks
+            if isinstance(tool, Mapping) and tool.get("cache_control") and "function" in out:
+                out["cache_control"] = dict(tool["cache_control"])
         names = [t["function"]["name"] for t in formatted if "function" in t]
         choice = normalize_tool_choice(tool_choice, names)
         if choice is not None:

@@ -129,8 +129,15 @@ def _content_parts(
             parts.append(_document_part(block))
         elif isinstance(block, CitableBlock):
             _content_parts(block.content, profile, parts)
-        elif isinstance(block, (CachePoint, ThinkingBlock, ToolCallBlock)):
-            continue  # markers / handled by the caller
+        elif isinstance(block, CachePoint):  # marks the block before it, as Anthropic's does
+            if not parts:
+                raise UnsupportedContentError(
+                    "a CachePoint marks the block before it; put it after a text, image or "
+                    "document block")
+            parts[-1] = {**parts[-1], "cache_control": block.cache_control.model_dump(
+                exclude_none=True)}
+        elif isinstance(block, (ThinkingBlock, ToolCallBlock)):
+            continue  # handled by the caller
         elif isinstance(block, AudioBlock):  # endpoints that cannot carry it refuse it
             parts.append(_audio_part(block))
         elif isinstance(block, (VideoBlock, CitationBlock)):
@@ -209,7 +216,7 @@ def message_to_canonical(
         content: Any = blocks[0].text
     else:
         _content_parts(blocks, profile, parts)
-        if all(p["type"] == "text" for p in parts):
+        if all(p["type"] == "text" and "cache_control" not in p for p in parts):
             content = "".join(p["text"] for p in parts) if parts else None
         else:
             content = parts
@@ -221,8 +228,9 @@ def message_to_canonical(
             calls = [_legacy_tool_call(c) for c in kwargs["tool_calls"]]
         if calls:
             out["tool_calls"] = calls
-        if kwargs.get("server_tool_calls"):  # provider-run tools, for the round trip
-            out["server_tool_calls"] = list(kwargs["server_tool_calls"])
+        for key in ("server_tool_calls", "server_tool_results"):  # provider-run tools, for
+            if kwargs.get(key):  # the round trip (Anthropic wants each result after its call)
+                out[key] = list(kwargs[key])
         if keep_thinking:
             signed = _signed_thinking(blocks)
             if signed:

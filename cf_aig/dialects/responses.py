@@ -293,6 +293,11 @@ def _tool(tool: Any) -> dict[str, Any]:
     if not isinstance(tool, dict):
         raise ConfigurationError("each tool must be an object")
     fn = tool.get("function")
+    kind = str(tool.get("type"))
+    if kind[-9:-8] == "_" and kind[-8:].isdigit():  # web_search_20250305 ...: Anthropic's
+        raise ConfigurationError(
+            f"{kind!r} is an Anthropic server tool, which /ai/v1/responses cannot carry; use "
+            "api='messages' with an anthropic/* model, or {'type': 'web_search_preview'} here")
     if tool.get("type") != "function" or not isinstance(fn, dict):
         return dict(tool)  # already flat, or a built-in tool such as web_search
     if not fn.get("name"):
