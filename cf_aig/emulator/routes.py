@@ -391,8 +391,8 @@ class App:
         field = "reasoning" if model in REASONING_FIELD_REASONING else "reasoning_content"
         out = Outcome(model, tokens_in=gen.usage["prompt_tokens"],
                       tokens_out=gen.usage["completion_tokens"])
-        if call.stream_wanted:
         lp = (int(body.get("top_logprobs") or 0) or 1) if body.get("logprobs") is True else None
+        if call.stream_wanted:
             out.events = wire.chat_chunks(model, gen, include_usage=_include_usage(body),
                                           reasoning_field=field, workers_ai=kind == "chat",
                                           logprobs=lp)
@@ -523,9 +523,9 @@ class App:
         return Outcome(model, reply, tokens_in=tokens, kind="batch")
 
     def _unified_run(self, call: Call) -> Outcome:
-        model = _require_model(call.body)
         if "options" in call.body:
             return self._with_options(call)
+        model = _require_model(call.body)
         inp = call.body.get("input")
         if not isinstance(inp, dict):
             raise _user_error("input must be a JSON object (the model's own input)")
@@ -547,7 +547,6 @@ class App:
             out.body = wire.v4_ok(wire.chat_completion(model, gen))
         return out
 
-    def _workers_ai(self, call: Call, model: str, inp: dict[str, Any]) -> Outcome:
     def _with_options(self, call: Call) -> Outcome:
         options = background.check(call.body["options"])
         inner = replace(call, body={k: v for k, v in call.body.items() if k != "options"})
@@ -561,6 +560,7 @@ class App:
                                provider_of(model), options, lambda: self._unified_run(inner))
         return Outcome(model, reply, kind="background")
 
+    def _workers_ai(self, call: Call, model: str, inp: dict[str, Any]) -> Outcome:
         kind = WORKERS_AI_MODELS.get(model)
         if kind is None:
             raise _v4(400, 5007, f"No such model {model} or task")
