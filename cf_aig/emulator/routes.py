@@ -384,6 +384,7 @@ class App:
         model = _require_model(body)
         kind = self._chat_kind(model)
         _check_messages(body)
+        _check_chat_tools(body, model)
         n = body.get("n", 1)
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 8:
             raise _user_error(f"n must be an integer from 1 to 8, got {n!r}")
@@ -724,6 +725,18 @@ def _envelope(fault: Fault, rest: str) -> str:
     return envelope
 
 
+def _check_chat_tools(body: Mapping[str, Any], model: str) -> None:
+    """Chat completions take function (and custom) tools only: provider-run tools such as
+    ``web_search_preview`` are rejected (reference §11.1); ``enable_search`` is Alibaba's."""
+    for i, tool in enumerate(body.get("tools") or ()):
+        kind = tool.get("type") if isinstance(tool, Mapping) else None
+        if kind not in ("function", "custom"):
+            raise _user_error(f"tools[{i}].type: Invalid value {kind!r}; chat completions "
+                              "support 'function' and 'custom' tools")
+    if "enable_search" in body and not model.startswith("alibaba/"):
+        raise _user_error("Unrecognized request argument supplied: enable_search")
+
+
 def _embedding_size(model: str, native: int, asked: Any) -> int:
     """OpenAI's text-embedding-3 models shorten vectors on request; others refuse."""
     if asked is None:
@@ -751,18 +764,6 @@ def _check_messages(body: Mapping[str, Any]) -> None:
         if not isinstance(message, dict) or message.get("role") not in (
                 "system", "developer", "user", "assistant", "tool", "function"):
             raise _user_error(f"messages[{i}] must be an object with a valid role")
-def _check_chat_tools(body: Mapping[str, Any], model: str) -> None:
-    """Chat completions take function (and custom) tools only: provider-run tools such as
-    ``web_search_preview`` are rejected (reference §11.1); ``enable_search`` is Alibaba's."""
-    for i, tool in enumerate(body.get("tools") or ()):
-        kind = tool.get("type") if isinstance(tool, Mapping) else None
-        if kind not in ("function", "custom"):
-            raise _user_error(f"tools[{i}].type: Invalid value {kind!r}; chat completions "
-                              "support 'function' and 'custom' tools")
-    if "enable_search" in body and not model.startswith("alibaba/"):
-        raise _user_error("Unrecognized request argument supplied: enable_search")
-
-
 
 
 def _wants_stream(rest: str, body: Mapping[str, Any]) -> bool:
