@@ -305,14 +305,6 @@ def usage_kwargs(usage: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def citation_block(annotation: Mapping[str, Any], content: str) -> CitationBlock | None:
-    """A canonical ``url_citation`` → a :class:`CitationBlock` (the cited span of
-    ``content`` as its text); other annotation kinds have no LlamaIndex block (``None``)."""
-    body = annotation.get("url_citation")
-    if annotation.get("type") != "url_citation" or not isinstance(body, Mapping):
-        return None
-    where = {k: body[k] for k in ("start_index", "end_index") if isinstance(body.get(k), int)}
-    cited = body.get("cited_text")
 def logprobs_of(raw: Any) -> list[list[LogProb]] | None:
     """Canonical ``choice.logprobs`` (``{"content": [{token, logprob, bytes,
     top_logprobs}]}``) → LlamaIndex's per-token lists of alternatives (the token's own
@@ -332,6 +324,14 @@ def logprobs_of(raw: Any) -> list[list[LogProb]] | None:
     return out
 
 
+def citation_block(annotation: Mapping[str, Any], content: str) -> CitationBlock | None:
+    """A canonical ``url_citation`` → a :class:`CitationBlock` (the cited span of
+    ``content`` as its text); other annotation kinds have no LlamaIndex block (``None``)."""
+    body = annotation.get("url_citation")
+    if annotation.get("type") != "url_citation" or not isinstance(body, Mapping):
+        return None
+    where = {k: body[k] for k in ("start_index", "end_index") if isinstance(body.get(k), int)}
+    cited = body.get("cited_text")
     if not isinstance(cited, str):
         cited = content[where.get("start_index", 0):where.get("end_index", len(content))]
     return CitationBlock(cited_content=TextBlock(text=cited), source=str(body.get("url") or ""),
@@ -459,6 +459,7 @@ class StreamConverter:
         self._dirty = False
         self._signed: list[dict[str, Any]] = []  # signed thinking blocks, for the round trip
         self._native: dict[str, list[Any]] = {}  # annotations, server tool calls/results
+        self._logprobs: list[list[LogProb]] = []
 
     def _merge(self, frag: Mapping[str, Any]) -> None:
         merge_tool_call_delta(self._calls, frag)
@@ -467,7 +468,6 @@ class StreamConverter:
     def tool_calls(self) -> list[dict[str, Any]]:
         """The calls so far, OpenAI-shaped, in index order."""
         return [
-        self._logprobs: list[list[LogProb]] = []
             {
                 "id": c["id"],
                 "type": "function",
@@ -505,6 +505,7 @@ class StreamConverter:
             if frags:
                 for frag in frags:
                     self._merge(frag)
+            self._logprobs += logprobs_of(choice.get("logprobs")) or ()
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
                 self._finish_ids()
@@ -513,7 +514,6 @@ class StreamConverter:
         calls: list[dict[str, Any]] = []
         if self._calls:
             calls = self.tool_calls()
-            self._logprobs += logprobs_of(choice.get("logprobs")) or ()
             if self._dirty or self._blocks is None:
                 self._blocks = [
                     ToolCallBlock(
