@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import ConfigDict, Field, SecretStr, ValidationError
 
 from cf_aig import GatewayOptions
 from cf_aig.config import ENV_ACCOUNT_ID, ENV_API_TOKEN, ENV_BASE_URL, ENV_GATEWAY_ID
 from cf_aig.fields import OPTION_OF_FIELD, GatewayFields, pop_call_options
+from cf_aig.ratelimit import RateLimiter
 
 from .errors import to_langchain_error, unwrap_configuration_error
+
+# The core's per-process limiter speaks LangChain's protocol (acquire/aacquire with
+# blocking=): registered, it is accepted by any LangChain model's ``rate_limiter`` field.
+BaseRateLimiter.register(RateLimiter)
 
 FIELD_OF_OPTION = {opt: fld for fld, opt in OPTION_OF_FIELD.items()}
 """Gateway option name → model field / per-call kwarg name (identical but for metadata)."""

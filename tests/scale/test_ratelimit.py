@@ -134,3 +134,22 @@ def test_client_takes_a_number_as_requests_per_second() -> None:
     assert client.rate_limiter.requests_per_second == 7.0
     with pytest.raises(ConfigurationError):
         Client(account_id="a", api_token="t", rate_limit=-1)
+
+
+def test_langchain_rate_limiter_field_accepts_the_core_limiter(cf_aig_emulator: Emulator) -> None:
+    from langchain_cf_aig import ChatCloudflareAIGateway
+
+    limiter = Recording(1000.0)
+    calls: list[bool] = []
+    original = limiter.acquire
+
+    def acquire(*, blocking: bool = True) -> bool:
+        calls.append(blocking)
+        return original(blocking=blocking)
+
+    limiter.acquire = acquire  # type: ignore[method-assign]
+    chat = ChatCloudflareAIGateway(model="openai/gpt-5.5", account_id="a", api_token="t",
+                                   base_url=cf_aig_emulator.base_url, rate_limiter=limiter)
+    assert chat.rate_limiter is limiter
+    assert chat.invoke("hello").content
+    assert calls == [True]  # LangChain asked before the call
