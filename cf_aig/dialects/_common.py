@@ -24,7 +24,13 @@ from typing import Any, cast
 
 from pydantic_core import from_json
 
-from ..errors import CfAigError, ResponseDecodeError, StreamInterruptedError, error_from_body
+from ..errors import (
+    CfAigError,
+    ConfigurationError,
+    ResponseDecodeError,
+    StreamInterruptedError,
+    error_from_body,
+)
 from ..types import ChatCompletion, ChatCompletionChunk
 
 SHAPE_ERRORS: tuple[type[Exception], ...] = (
@@ -114,6 +120,16 @@ def normalize_text_and_reasoning(obj: dict[str, Any]) -> None:
             obj["reasoning_content"] = value
         else:
             obj["reasoning"] = value
+
+
+def image_url_of(part: dict[str, Any], where: str) -> str:
+    """The URL of an ``image_url`` content part (``{"url": ...}`` or a bare string), or a
+    :class:`~cf_aig.errors.ConfigurationError` naming ``where`` when it has none."""
+    spec = part.get("image_url")
+    url = spec.get("url") if isinstance(spec, dict) else spec
+    if not isinstance(url, str) or not url:
+        raise ConfigurationError(f"{where}: image_url part without a url")
+    return url
 
 
 def text_of_parts(content: Any) -> Any:

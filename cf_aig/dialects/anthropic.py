@@ -75,6 +75,7 @@ from ._common import (
     TypedEventStream,
     check_error,
     completion_to_chunks,
+    image_url_of,
     make_chunk,
 )
 
@@ -136,20 +137,6 @@ _NATIVE_PARTS = frozenset({"image", "document", "search_result"})
 # --------------------------------------------------------------------------- build
 
 
-def _text_of(content: Any, where: str) -> str:
-    if content is None or isinstance(content, str):
-        return content or ""
-    if not isinstance(content, list):
-        raise ConfigurationError(f"{where}: content must be a string or a list of parts")
-    out = []
-    for part in content:
-        if not isinstance(part, dict) or part.get("type") not in ("text", "input_text"):
-            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-            raise ConfigurationError(f"{where}: only text parts are allowed here, got {kind!r}")
-        out.append(str(part.get("text") or ""))
-    return "".join(out)
-
-
 def _system(messages: list[Any]) -> str | None:
     blocks: list[dict[str, Any]] = []
     for i, m in enumerate(messages):
@@ -186,10 +173,7 @@ def _data_url(url: str, where: str) -> tuple[str, str]:
 
 
 def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
-    spec = part.get("image_url")
-    url = spec.get("url") if isinstance(spec, dict) else spec
-    if not isinstance(url, str) or not url:
-        raise ConfigurationError(f"{where}: image_url part without a url")
+    url = image_url_of(part, where)
     if url.startswith("data:"):
         media, data = _data_url(url, where)
         source: dict[str, Any] = {"type": "base64", "media_type": media, "data": data}

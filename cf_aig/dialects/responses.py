@@ -60,7 +60,13 @@ from ..types import (
     Usage,
 )
 from . import Capabilities, FixedPathDialect
-from ._common import TypedEventStream, check_error, completion_to_chunks, make_chunk
+from ._common import (
+    TypedEventStream,
+    check_error,
+    completion_to_chunks,
+    image_url_of,
+    make_chunk,
+)
 
 # Native Responses fields a canonical request may carry; they pass through untouched.
 _PASSTHROUGH = frozenset(
@@ -166,10 +172,8 @@ def _text_of(content: Any, where: str) -> str:
 
 
 def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
+    url = image_url_of(part, where)
     spec = part.get("image_url")
-    url = spec.get("url") if isinstance(spec, dict) else spec
-    if not isinstance(url, str) or not url:
-        raise ConfigurationError(f"{where}: image_url part without a url")
     detail = spec.get("detail") if isinstance(spec, dict) else None
     return {"type": "input_image", "image_url": url, "detail": detail or "auto"}
 
