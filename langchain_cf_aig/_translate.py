@@ -85,7 +85,8 @@ def thinking_from_blocks(content: Any) -> list[dict[str, Any]]:
         if not isinstance(block, Mapping):
             continue
         kind = block.get("type")
-        extras = block.get("extras") if isinstance(block.get("extras"), Mapping) else {}
+        raw_extras = block.get("extras")
+        extras: Mapping[str, Any] = raw_extras if isinstance(raw_extras, Mapping) else {}
         if kind == "reasoning" and extras.get("signature"):
             out.append({"type": "thinking", "thinking": str(block.get("reasoning") or ""),
                         "signature": str(extras["signature"])})
