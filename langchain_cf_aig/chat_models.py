@@ -115,6 +115,10 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
     Any model of the gateway's catalogue works: third-party (``openai/gpt-5.5``,
     ``anthropic/claude-sonnet-4.5``...) and Workers AI (``@cf/moonshotai/kimi-k2.6``).
     Credentials come from arguments or ``CLOUDFLARE_ACCOUNT_ID`` / ``CLOUDFLARE_API_TOKEN``.
+    The anchors' names work too: ``thinking``, ``reasoning``, ``effort`` (each endpoint's
+    native form, :mod:`cf_aig.reasoning`) and ``request_timeout``. For model fallback,
+    compose ``model.with_fallbacks([other_model])``; the core's :mod:`cf_aig.fallback` (used
+    by LlamaIndex's ``fallback_models``) decides which errors another model can cure.
 
     Example (against the local emulator):
 
