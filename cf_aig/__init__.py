@@ -36,8 +36,10 @@ from .errors import (
     PolicyDeniedError,
     QuotaExceededError,
     RateLimitError,
+    RedirectError,
     ResponseDecodeError,
     ResponsesBillingError,
+    ResponseTooLargeError,
     RetiredModelError,
     ServerError,
     SpendLimitExceededError,
@@ -46,6 +48,7 @@ from .errors import (
 from .options import GatewayInfo, GatewayOptions
 
 if TYPE_CHECKING:
+    from ._protocol import CallOptions
     from .accumulate import ChunkAccumulator
     from .client import (
         AsyncClient,
@@ -62,6 +65,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "CallOptions": "_protocol",
     "Client": "client",
     "AsyncClient": "client",
     "Stream": "client",
@@ -92,6 +96,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallOptions",
     "CfAigError",
     "ChatResult",
     "ChunkAccumulator",
@@ -117,7 +122,9 @@ __all__ = [
     "PolicyDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "RedirectError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "ResponsesBillingError",
     "RetiredModelError",
     "RunResult",
