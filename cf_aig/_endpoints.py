@@ -27,10 +27,16 @@ from .accumulate import ChunkAccumulator
 from .dialects import Dialect, get_dialect
 from .dialects.chat import check_error, completion_to_chunks, loads
 from .dialects.workers_ai import run_body, run_path
-from .embeddings import check_embedding_args, check_sizes, decode_vector, embedding_body
+from .embeddings import (
+    check_embedding_args,
+    check_sizes,
+    decode_vector,
+    embedding_api,
+    embedding_body,
+)
 from .errors import ConfigurationError, ResponseDecodeError
 from .options import GatewayInfo, validate_metadata
-from .profiles import get_profile, is_workers_ai
+from .profiles import get_profile
 from .results import ChatResult, EmbeddingResult, RunResult
 from .sse import SSEDecoder
 from .streams import Opened, RawEvents
@@ -216,9 +222,7 @@ class Endpoints(Core):
             raise ConfigurationError("model must be a non-empty embedding model name")
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise ConfigurationError("texts must be a list of strings")
-        api = api or ("run" if is_workers_ai(model) else "openai")
-        if api not in ("run", "openai"):
-            raise ConfigurationError(f"embeddings api must be 'run' or 'openai', got {api!r}")
+        api = embedding_api(model, api)
         check_embedding_args(model, api, dimensions, encoding_format)
         size = batch_size or get_profile(model).embedding_batch_size
         if size < 1:

@@ -48,8 +48,8 @@ from .errors import (
 )
 from .gateway_host import GatewayHost, gateway_only_model
 from .options import SECRET_HEADERS, GatewayInfo, GatewayOptions
-from .ratelimit import RateLimiter, as_limiter
 from .profiles import check_lifecycle
+from .ratelimit import RateLimiter, as_limiter
 
 if TYPE_CHECKING:
     from .dialects import Dialect

@@ -25,12 +25,30 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from .errors import ConfigurationError, ResponseDecodeError
-from .profiles import FLEXIBLE_EMBEDDINGS, get_profile
+from .profiles import FLEXIBLE_EMBEDDINGS, get_profile, is_workers_ai
 
 ENCODING_FORMATS = ("float", "base64")
+EmbeddingApi = Literal["run", "openai"]
+"""Embedding endpoints: Workers AI native ``/ai/run/{model}`` or ``/ai/v1/embeddings``."""
+
+
+def embedding_api(model: str, api: str | None = None) -> EmbeddingApi:
+    """The embedding endpoint for ``model``: ``api`` when given (checked), else ``run``
+    for ``@cf``/``@hf`` models and ``openai`` for the others.
+
+    >>> embedding_api("@cf/baai/bge-m3"), embedding_api("openai/text-embedding-3-small")
+    ('run', 'openai')
+    """
+    if api is None:
+        return "run" if is_workers_ai(model) else "openai"
+    if api == "run":
+        return "run"
+    if api == "openai":
+        return "openai"
+    raise ConfigurationError(f"embeddings api must be 'run' or 'openai', got {api!r}")
 
 
 def check_embedding_args(model: str, api: str, dimensions: int | None,

@@ -9,9 +9,9 @@ from pydantic import Field, SecretStr
 
 import cf_aig
 from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_with_batch_api
-from cf_aig.embeddings import check_embedding_args, pop_embedding_call_args
+from cf_aig.embeddings import check_embedding_args, embedding_api, pop_embedding_call_args
 from cf_aig.errors import ConfigurationError
-from cf_aig.profiles import get_profile, is_workers_ai
+from cf_aig.profiles import get_profile
 
 from ._settings import GatewaySettings
 from .errors import to_langchain_error
@@ -84,7 +84,7 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
         return self.dimensions or get_profile(self.model).embedding_dimensions
 
     def _api(self) -> str:
-        return self.api or ("run" if is_workers_ai(self.model) else "openai")
+        return embedding_api(self.model, self.api)
 
     def _args(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         args: dict[str, Any] = {"api": self.api, "batch_size": self.batch_size,

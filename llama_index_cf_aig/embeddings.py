@@ -8,9 +8,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 
 from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_with_batch_api
-from cf_aig.embeddings import check_embedding_args
+from cf_aig.embeddings import check_embedding_args, embedding_api
 from cf_aig.errors import ConfigurationError
-from cf_aig.profiles import get_profile, is_workers_ai
+from cf_aig.profiles import get_profile
 
 from ._settings import GatewaySettings
 
@@ -75,7 +75,7 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
                 f"{', '.join(sorted(type(self).model_fields))}")
         super().__init__(**data)
         self._check_settings()
-        api = self.api or ("run" if is_workers_ai(self.model_name) else "openai")
+        api = embedding_api(self.model_name, self.api)
         check_embedding_args(self.model_name, api, self.dimensions, self.encoding_format)
         if self.batch_api:
             check_batch_embedding(self.model_name, self.api, self.dimensions,
