@@ -124,7 +124,7 @@ class Client(_PerProcess, Endpoints):
 
     def _do(self, action: Action) -> Any:
         if isinstance(action, Send):
-            return self._pool().send(action.request, stream=True)
+            return self._pool().send(action.request, stream=True, follow_redirects=False)
         if isinstance(action, Read):
             try:
                 for raw in action.response.iter_raw():
@@ -322,7 +322,8 @@ class AsyncClient(_PerProcess, Endpoints):
 
     async def _do(self, action: Action) -> Any:
         if isinstance(action, Send):
-            return await (await self._pool()).send(action.request, stream=True)
+            http = await self._pool()
+            return await http.send(action.request, stream=True, follow_redirects=False)
         if isinstance(action, Read):
             try:
                 async for raw in action.response.aiter_raw():

@@ -593,3 +593,18 @@ def test_adapters_get_the_same_edges(hostile: Callable[[Script], HostileServer],
     assert info.value.status == 302 and "evil.example" in str(info.value)
     assert ask() == "first"
     assert ask() == "real"
+
+
+def test_redirect_not_followed_even_by_a_user_client_that_would(
+        hostile: Callable[[Script], HostileServer]) -> None:
+    import httpx
+
+    def redirect(conn: socket.socket, req: bytes, n: int) -> None:
+        conn.sendall(b"HTTP/1.1 307 Temporary Redirect\r\nlocation: /client/v4/elsewhere\r\n"
+                     b"content-length: 0\r\n\r\n")
+
+    server = hostile(redirect)
+    with httpx.Client(follow_redirects=True) as http, \
+            client(server, http_client=http) as c, pytest.raises(RedirectError):
+        c.chat(REQUEST)
+    assert server.arrivals == 1
