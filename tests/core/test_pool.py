@@ -92,3 +92,40 @@ async def test_gate_is_fifo_and_hands_off() -> None:
     gate.release()
     await asyncio.gather(*tasks)
     assert order == [0, 1, 2, 3, 4]
+
+
+def test_sync_transport_reuses_and_bounds_connections(cf_aig_emulator: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cf_aig._pool import LeanTransport
+
+    limits = httpx.Limits(max_connections=3, max_keepalive_connections=2)
+    with httpx.Client(transport=LeanTransport(limits=limits)) as http:
+        def one(_: int) -> int:
+            r = http.post(chat_url(cf_aig_emulator), json=REQ,
+                          headers={"authorization": "Bearer t"})
+            return r.status_code
+
+        assert one(0) == 200 and one(1) == 200
+        assert cf_aig_emulator.stats.connections_opened == 1  # sequential: one connection
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(one, range(40))) == {200}
+        transport = http._transport
+        assert isinstance(transport, LeanTransport) and len(transport._idle) <= 2
+
+
+def test_sync_transport_pool_timeout_when_every_connection_is_held(
+        cf_aig_emulator: Emulator) -> None:
+    from cf_aig._pool import LeanTransport
+
+    limits = httpx.Limits(max_connections=1)
+    with httpx.Client(transport=LeanTransport(limits=limits),
+                      timeout=httpx.Timeout(5.0, pool=0.1)) as http:
+        held = http.send(http.build_request(
+            "POST", chat_url(cf_aig_emulator), json={**REQ, "stream": True},
+            headers={"authorization": "Bearer t"}), stream=True)
+        with pytest.raises(httpx.PoolTimeout):
+            http.post(chat_url(cf_aig_emulator), json=REQ, headers={"authorization": "Bearer t"})
+        held.close()
+        assert http.post(chat_url(cf_aig_emulator), json=REQ,
+                         headers={"authorization": "Bearer t"}).status_code == 200
