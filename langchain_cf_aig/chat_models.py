@@ -98,6 +98,13 @@ class _Call:
     timeout: float | None
     include_usage: bool
 
+    def indexed_blocks(self, v1: bool) -> bool:
+        """Stream text as indexed blocks: for ``output_version="v1"``, and whenever
+        provider-run tools are offered (their citations then merge into the text block,
+        as ChatOpenAI's do)."""
+        return v1 or any(isinstance(t, Mapping) and t.get("type") not in (None, "function")
+                         for t in self.request.get("tools") or ())
+
     @property
     def args(self) -> dict[str, Any]:
         """Keyword arguments of the core call (``chat``/``chat_stream``)."""
@@ -430,7 +437,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         try:
             stream = self.client.chat_stream(call.request, **call.args)  # type: ignore[arg-type]
             with stream:
-                conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
+                conv = ChunkConverter(stream.info, call.include_usage,
+                                      call.indexed_blocks(self.output_version == "v1"))
                 for raw in stream:
                     chunk = conv.feed(raw)
                     if chunk is not None:
@@ -451,7 +459,8 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         try:
             stream = await self.async_client.chat_stream(call.request, **call.args)  # type: ignore[arg-type]
             async with stream:
-                conv = ChunkConverter(stream.info, call.include_usage, self.output_version == "v1")
+                conv = ChunkConverter(stream.info, call.include_usage,
+                                      call.indexed_blocks(self.output_version == "v1"))
                 async for raw in stream:
                     chunk = conv.feed(raw)
                     if chunk is not None:
