@@ -17,6 +17,7 @@ from cf_aig.client import Client
 from cf_aig.ray import ChatBatches, EmbedBatches
 
 from .conftest import ACCOUNT, TOKEN
+from .test_multiprocess import CLASSES
 
 ray = pytest.importorskip("ray")  # a missing module fails the suite (tests/conftest.py)
 
@@ -89,6 +90,24 @@ def test_row_failures_are_recorded_not_fatal(ray_session: Any) -> None:
     rows = out.take_all()
     assert len(rows) == 4
     assert all(r["response"] is None and "NotFoundError" in r["error"] for r in rows)
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_each_class_ships_to_a_ray_worker_after_use(ray_session: Any, emulator_url: str,
+                                                    name: str) -> None:
+    """Each public class, used here, then pickled into a Ray task in a worker process.
+    (It carries its own token, a different one: see the module docstring of cf_aig.ray.)"""
+    make, use = CLASSES[name]
+    obj = make(emulator_url)
+    expected = use(obj)
+
+    @ray.remote(num_cpus=0.5)
+    def remote_use(o: Any) -> tuple[int, Any]:
+        return os.getpid(), use(o)
+
+    pid, got = ray.get(remote_use.remote(obj))
+    assert pid != os.getpid()
+    assert got == expected
 
 
 def test_token_is_not_in_ray_logs(ray_session: Any) -> None:
