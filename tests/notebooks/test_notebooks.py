@@ -57,6 +57,7 @@ def test_notebooks_found() -> None:
         "02_rag_llamaindex.ipynb",
         "03_agents.ipynb",
         "04_chained_prompts.ipynb",
+        "05_scale_out.ipynb",
     ]
 
 
