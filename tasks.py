@@ -59,7 +59,7 @@ def _pip(args: list[str], started: float, what: str) -> None:
                             cwd=ROOT)
     assert proc.stdout is not None
     seen: list[str] = []
-    count = 0
+    count, last = 0, ""
     for line in proc.stdout:
         seen.append(line)
         text = line.strip()
@@ -68,7 +68,10 @@ def _pip(args: list[str], started: float, what: str) -> None:
             name = text.removeprefix("Collecting ").split(" ", 1)[0]
             print(f"  [{time.monotonic() - started:5.0f}s] {what}: {count:3d} {name}", flush=True)
         elif text.startswith(("Installing collected packages", "Building editable")):
-            print(f"  [{time.monotonic() - started:5.0f}s] {text.split(':')[0]} ...", flush=True)
+            step = text.split(":")[0]
+            if step != last:  # pip says "started" and "finished"
+                print(f"  [{time.monotonic() - started:5.0f}s] {step} ...", flush=True)
+            last = step
     if proc.wait() != 0:
         sys.stdout.write("".join(seen[-60:]))
         raise SystemExit(f"pip failed ({' '.join(args[:2])} ...); its last lines are above")
