@@ -210,3 +210,30 @@ def test_errors_raised_by_a_real_call_round_trip(emulator_url: str) -> None:
     assert (copy.status, copy.code, copy.message, copy.log_id) == (
         info.value.status, info.value.code, info.value.message, info.value.log_id)
     assert copy.log_id
+
+
+def test_ingestion_with_a_splitter_needs_the_tokenizer_cache_in_the_environment(
+        emulator_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LlamaIndex's spawn pool re-loads the splitter's tiktoken encoding in each worker;
+    llama-index only sets TIKTOKEN_CACHE_DIR while it loads it in the parent, so a worker
+    on a machine without internet access tries to download it and dies, and the pool
+    waits forever (whatever the embedding). With the bundled cache in the environment
+    the whole pipeline runs in the workers."""
+    from pathlib import Path
+
+    import llama_index.core
+    from llama_index.core import Document
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.core.node_parser import SentenceSplitter
+
+    cache = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
+    emb = CloudflareAIGatewayEmbedding(model_name=EMBED, **creds(emulator_url))
+    docs = [Document(text=f"Document {i}. " + "Some words about gateways. " * 40)
+            for i in range(12)]
+    pipeline = IngestionPipeline(
+        transformations=[SentenceSplitter(chunk_size=128, chunk_overlap=16), emb],
+        disable_cache=True)
+    nodes = pipeline.run(documents=docs, num_workers=2)
+    assert len(nodes) > len(docs)
+    assert all(n.embedding is not None and len(n.embedding) == 384 for n in nodes)
