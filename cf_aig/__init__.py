@@ -18,6 +18,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchTimeoutError,
     CfAigError,
     ConfigurationError,
     ConflictError,
@@ -50,6 +51,7 @@ from .options import GatewayInfo, GatewayOptions
 if TYPE_CHECKING:
     from ._protocol import CallOptions
     from .accumulate import ChunkAccumulator
+    from .batch import AsyncBatchJob, BatchItem, BatchJob, BatchProgress
     from .client import (
         AsyncClient,
         AsyncStream,
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     )
     from .config import Settings
     from .profiles import ModelProfile, get_profile
+    from .ratelimit import RateLimiter
 
 __version__ = "0.1.0"
 
@@ -77,6 +80,11 @@ _LAZY = {
     "Settings": "config",
     "ModelProfile": "profiles",
     "get_profile": "profiles",
+    "BatchJob": "batch",
+    "AsyncBatchJob": "batch",
+    "BatchItem": "batch",
+    "BatchProgress": "batch",
+    "RateLimiter": "ratelimit",
 }
 
 
@@ -92,10 +100,15 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "APIStatusError",
     "APITimeoutError",
+    "AsyncBatchJob",
     "AsyncClient",
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchItem",
+    "BatchJob",
+    "BatchProgress",
+    "BatchTimeoutError",
     "CallOptions",
     "CfAigError",
     "ChatResult",
@@ -122,6 +135,7 @@ __all__ = [
     "PolicyDeniedError",
     "QuotaExceededError",
     "RateLimitError",
+    "RateLimiter",
     "RedirectError",
     "ResponseDecodeError",
     "ResponseTooLargeError",
