@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from pydantic_core import to_json
 
-from ._ids import model_path, segment
+from ._ids import segment
 from ._pool import DEADLINE_EXTENSION
 from ._protocol import (
     Call,
@@ -30,9 +30,10 @@ from .dialects.workers_ai import run_body, run_path
 from .embeddings import (
     check_embedding_args,
     check_sizes,
-    decode_vector,
     embedding_api,
     embedding_body,
+    embedding_path,
+    embedding_result,
 )
 from .errors import ConfigurationError, ResponseDecodeError
 from .options import GatewayInfo, validate_metadata
@@ -231,13 +232,7 @@ class Endpoints(Core):
 
         def interpret(response: httpx.Response, body: bytes | None) -> EmbedPart:
             obj = unwrap_v4(response, body)
-            if api == "run":
-                data = obj.get("data") if isinstance(obj, dict) else None
-                usage: dict[str, Any] = {}
-            else:
-                items = sorted(obj.get("data") or [], key=lambda d: d.get("index", 0))
-                data = [decode_vector(d.get("embedding")) for d in items]
-                usage = obj.get("usage") or {}
+            data, usage = embedding_result(api, obj)
             if not isinstance(data, list) or not all(isinstance(v, list) for v in data):
                 raise ResponseDecodeError(f"unrecognised embeddings result: {str(obj)[:200]}")
             return data, usage, info_of(response)
@@ -246,8 +241,8 @@ class Endpoints(Core):
         for start in range(0, len(texts), size):
             body = embedding_body(model, texts[start : start + size], api,
                                   dimensions=dimensions, encoding_format=encoding_format)
-            path = model_path(model) if api == "run" else "/ai/v1/embeddings"
-            request = self.build_request("POST", path, body=body, headers=headers)
+            request = self.build_request("POST", embedding_path(model, api), body=body,
+                                         headers=headers)
             plans.append(self.call(request, interpret, policy=policy))
         return plans
 

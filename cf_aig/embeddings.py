@@ -27,6 +27,7 @@ import struct
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from ._ids import model_path
 from .errors import ConfigurationError, ResponseDecodeError
 from .profiles import FLEXIBLE_EMBEDDINGS, get_profile, is_workers_ai
 
@@ -98,6 +99,20 @@ def embedding_body(model: str, texts: Sequence[str], api: str, *,
     if encoding_format is not None:
         body["encoding_format"] = encoding_format
     return body
+
+
+def embedding_path(model: str, api: str) -> str:
+    """The path of an embedding call: ``/ai/run/{model}`` or ``/ai/v1/embeddings``."""
+    return model_path(model) if api == "run" else "/ai/v1/embeddings"
+
+
+def embedding_result(api: str, obj: Any) -> tuple[Any, dict[str, Any]]:
+    """The vectors and usage of one answer (envelope already removed): Workers AI's
+    ``{"data": [[...]]}``, or OpenAI's ``data`` items in ``index`` order."""
+    if api == "run":
+        return (obj.get("data") if isinstance(obj, dict) else None), {}
+    items = sorted(obj.get("data") or [], key=lambda d: d.get("index", 0))
+    return [decode_vector(d.get("embedding")) for d in items], obj.get("usage") or {}
 
 
 def decode_vector(value: Any) -> list[float]:
