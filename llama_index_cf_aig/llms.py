@@ -386,6 +386,37 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
 
     # ---- structured output --------------------------------------------------------------
 
+    def _program_kwargs(self) -> dict[str, Any]:
+        """LlamaIndex's tool program forces its tool when called, not when streamed; ask for
+        the same forced choice on both paths (the core's policy relaxes it where a model
+        cannot be forced, or with thinking on Anthropic's wire)."""
+        if (self.pydantic_program_mode == PydanticProgramMode.DEFAULT
+                and self.metadata.is_function_calling_model):
+            return {"tool_choice": "required"}
+        return {}
+
+    def _structured_stream_call(
+        self, output_cls: type[Model], prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any,
+    ) -> Generator[Any, None, None]:
+        from llama_index.core.program.utils import get_program_for_llm
+
+        program = get_program_for_llm(output_cls, prompt, self,
+                                      pydantic_program_mode=self.pydantic_program_mode,
+                                      **self._program_kwargs())
+        return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+
+    async def _structured_astream_call(
+        self, output_cls: type[Model], prompt: PromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None, **prompt_args: Any,
+    ) -> AsyncGenerator[Any, None]:
+        from llama_index.core.program.utils import get_program_for_llm
+
+        program = get_program_for_llm(output_cls, prompt, self,
+                                      pydantic_program_mode=self.pydantic_program_mode,
+                                      **self._program_kwargs())
+        return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
+
     def _native_structured(self) -> bool:
         if self.structured_output != "auto":
             return self.structured_output == "json_schema"

@@ -123,3 +123,24 @@ def test_llama_index_structured_predict_is_native(cf_aig_emulator: Emulator, api
         result = asyncio.run(last())
     assert result == City(city="Berlin", count=4)
     _assert_native(cf_aig_emulator)
+
+
+@pytest.mark.parametrize("api", [*WIRES, "chat_completions"])
+@pytest.mark.parametrize("mode", ["predict", "stream", "astream"])
+def test_llama_index_tool_mode_forces_the_tool_streamed_too(cf_aig_emulator: Emulator,
+                                                            api: str, mode: str) -> None:
+    llm = CloudflareAIGateway(model=CLAUDE, api=api, structured_output="tools",
+                              **_creds(cf_aig_emulator))
+    if mode == "predict":
+        result: Any = llm.structured_predict(City, PROMPT, text="Berlin, count 4")
+    elif mode == "stream":
+        result = list(llm.stream_structured_predict(City, PROMPT, text="Berlin, count 4"))[-1]
+    else:
+        async def last() -> Any:
+            gen = await llm.astream_structured_predict(City, PROMPT, text="Berlin, count 4")
+            return [x async for x in gen][-1]
+        result = asyncio.run(last())
+    assert result == City(city="Berlin", count=4)
+    [body] = _bodies(cf_aig_emulator)
+    choice = body["tool_choice"]
+    assert choice == "required" or choice["type"] == "any"  # forced, as the called path is
