@@ -374,6 +374,10 @@ def _tool(tool: Any) -> dict[str, Any]:
     fn = tool.get("function")
     if not isinstance(fn, dict) or not fn.get("name"):
         raise ConfigurationError("a function tool needs function.name")
+    if fn.get("strict"):  # not in the Messages tool schema (specs summary): never dropped
+        raise ConfigurationError(
+            f"strict tool schemas (tool {fn['name']!r}) are not carried by /ai/v1/messages; "
+            "drop strict, or use api='chat_completions' or api='responses'")
     out: dict[str, Any] = {"name": fn["name"]}
     if fn.get("description"):
         out["description"] = fn["description"]

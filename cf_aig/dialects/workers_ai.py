@@ -98,6 +98,12 @@ def _classic_body(request: ChatRequest, model: str) -> dict[str, Any]:
             )
         if key == "parallel_tool_calls":
             continue  # classic models decide alone; nothing to send
+        if key == "tools" and isinstance(value, list) and any(
+                isinstance(t, dict) and (t.get("function") or {}).get("strict") for t in value):
+            raise ConfigurationError(
+                f"strict tool schemas are not carried by {model} (classic Workers AI tools "
+                "have no strict flag); drop strict, or use a chat-schema model such as "
+                "@cf/moonshotai/kimi-k2.6 or api='chat_completions'")
         if key not in _CLASSIC_FIELDS:
             raise ConfigurationError(
                 f"{key!r} is not supported by {model} on api='run' (classic Workers AI input "

@@ -278,10 +278,11 @@ def test_print_matrix() -> None:  # runs last in this module (definition order)
     if not os.environ.get("CF_AIG_PRINT_MATRIX") or not MATRIX:
         return
     kinds = list(dict.fromkeys((a, k) for a, k, _ in MATRIX))
-    print("\n| adapter | block | " + " | ".join(ENDPOINTS) + " |")
-    print("|---|---|" + "---|" * len(ENDPOINTS))
+    columns = list(dict.fromkeys([*ENDPOINTS, *(api for _, _, api in MATRIX)]))
+    print("\n| adapter | feature | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
     for adapter, kind in kinds:
-        cells = [MATRIX.get((adapter, kind, api), "?") for api in ENDPOINTS]
+        cells = [MATRIX.get((adapter, kind, api), "-") for api in columns]
         print(f"| {adapter} | {kind} | " + " | ".join(cells) + " |")
     print(json.dumps({"cells": len(MATRIX)}))
 
@@ -387,4 +388,61 @@ def test_request_field_reaches_the_wire_or_is_refused(
 
 
 def test_print_field_matrix() -> None:
+    test_print_matrix()
+
+
+# --------------------------------------------------------------------------- tool fields
+# A function tool's name, description, parameter schema and strict flag, bound through
+# each adapter's own tool API, x the four endpoints (plus a classic Workers AI model).
+
+TOOL_ENDPOINTS = {**ENDPOINTS, "run (classic)": "@cf/meta/llama-3.3-70b-instruct-fp8-fast"}
+
+
+def zqx_lookup(zqx_param: str) -> str:
+    """zqx-desc: look the parameter up."""
+    return zqx_param
+
+
+def _strict_found(body: dict[str, Any]) -> bool:
+    tool = body["tools"][0]
+    return (tool.get("function") or tool).get("strict") is True
+
+
+@pytest.mark.parametrize("target", list(TOOL_ENDPOINTS))
+@pytest.mark.parametrize("adapter", ["LangChain", "LlamaIndex"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_tool_fields_reach_the_wire_or_are_refused(
+        cf_aig_emulator: Emulator, adapter: str, target: str, strict: bool) -> None:
+    from langchain_core.tools import tool as lc_tool
+    from llama_index.core.tools import FunctionTool
+
+    api = target.split(" ")[0]
+    kw: dict[str, Any] = {"model": TOOL_ENDPOINTS[target], "api": api, "max_retries": 0,
+                          "account_id": cf_aig_emulator.account_id,
+                          "api_token": EMULATOR_TOKEN, "base_url": cf_aig_emulator.base_url}
+    cf_aig_emulator.reset()
+    try:
+        if adapter == "LangChain":
+            ChatCloudflareAIGateway(**kw).bind_tools(
+                [lc_tool(zqx_lookup)], strict=strict).invoke("use zqx_lookup")
+        else:
+            CloudflareAIGateway(**kw).chat_with_tools(
+                [FunctionTool.from_defaults(zqx_lookup)], user_msg="use zqx_lookup",
+                strict=strict)
+    except ValueError:
+        assert strict and not [r for r in cf_aig_emulator.requests if r.method == "POST"]
+        MATRIX[(adapter, f"tool strict={strict}", target)] = "refused"
+        return
+    body = [r for r in cf_aig_emulator.requests if r.method == "POST"][-1].json
+    inner = body["input"] if api == "run" and isinstance(body.get("input"), dict) else body
+    wire = json.dumps(inner["tools"])
+    assert "zqx_lookup" in wire and "zqx-desc" in wire and "zqx_param" in wire
+    if strict:
+        assert _strict_found(inner), (adapter, target, inner["tools"])
+    if api in SCHEMA:
+        validate(body, SCHEMA[api])
+    MATRIX[(adapter, f"tool strict={strict}", target)] = "native"
+
+
+def test_print_tool_matrix() -> None:
     test_print_matrix()
