@@ -396,12 +396,16 @@ def smuggler(conn: socket.socket, req: bytes, n: int) -> None:
         conn.sendall(ok_response(completion(f"real answer {n}")))
 
 
+SMUGGLED_SENT = threading.Event()
+
+
 def late_smuggler(conn: socket.socket, req: bytes, n: int) -> None:
     """As :func:`smuggler`, but the extra answer arrives a moment later (next TCP read)."""
     if n == 0:
         conn.sendall(ok_response(completion("first")))
         time.sleep(0.1)
         conn.sendall(SMUGGLED)
+        SMUGGLED_SENT.set()
     else:
         conn.sendall(ok_response(completion(f"real answer {n}")))
 
@@ -410,9 +414,12 @@ def late_smuggler(conn: socket.socket, req: bytes, n: int) -> None:
 def test_smuggled_answer_is_never_delivered(hostile: Callable[[Script], HostileServer],
                                             script: Script) -> None:
     server = hostile(script)
+    SMUGGLED_SENT.clear()
     with client(server) as c, measured() as m:
         first = c.chat(REQUEST).text
-        time.sleep(0.2)
+        if script is late_smuggler:  # the extra bytes are on the wire before the next call
+            assert SMUGGLED_SENT.wait(10)
+            time.sleep(0.05)
         second = c.chat(REQUEST).text
         third = c.chat(REQUEST).text
     record(f"smuggled answer ({script.__name__})", "never delivered", None, server, m)
