@@ -9,7 +9,12 @@ from pydantic import Field, SecretStr
 
 import cf_aig
 from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_with_batch_api
-from cf_aig.embeddings import check_embedding_args, embedding_api, pop_embedding_call_args
+from cf_aig.embeddings import (
+    EmbeddingApi,
+    check_embedding_args,
+    embedding_api,
+    pop_embedding_call_args,
+)
 from cf_aig.errors import ConfigurationError
 from cf_aig.profiles import get_profile
 
@@ -52,7 +57,7 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
 
     model: str = Field(alias="model_name")
     """Embedding model, e.g. ``@cf/baai/bge-base-en-v1.5`` or ``openai/text-embedding-3-small``."""
-    api: Literal["run", "openai"] | None = None
+    api: EmbeddingApi | None = None
     """``run`` (``/ai/run/{model}``) or ``openai`` (``/ai/v1/embeddings``); by model if None."""
     batch_size: int | None = None
     """Texts per request; the model's limit (core profile) if None."""

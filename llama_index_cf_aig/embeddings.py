@@ -8,7 +8,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 
 from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_with_batch_api
-from cf_aig.embeddings import check_embedding_args, embedding_api
+from cf_aig.embeddings import EmbeddingApi, check_embedding_args, embedding_api
 from cf_aig.errors import ConfigurationError
 from cf_aig.profiles import get_profile
 
@@ -36,7 +36,7 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
         default="@cf/baai/bge-base-en-v1.5",
         description="Embedding model, e.g. '@cf/baai/bge-m3' or 'openai/text-embedding-3-small'.",
     )
-    api: Literal["run", "openai"] | None = Field(
+    api: EmbeddingApi | None = Field(
         default=None,
         description="'run' (/ai/run/{model}) or 'openai' (/ai/v1/embeddings); "
         "default: run for @cf models, else openai.",
