@@ -192,11 +192,17 @@ class TestMessagesApi(_ChatSuite):
         return True
 
     @staticmethod
+    def _bodies() -> list[dict[str, Any]]:
+        """Messages bodies the emulator received (unified /ai/run nests it in ``input``)."""
+        return [dict((r.json or {}).get("input") or r.json or {}) for r in emulator().requests
+                if r.method == "POST"]
+
+    @staticmethod
     def _sent(kind: str) -> list[dict[str, Any]]:
         """Blocks of type ``kind`` the emulator received (inside tool results too)."""
         found = []
-        for r in emulator().requests:
-            for m in (r.json or {}).get("messages") or () if r.method == "POST" else ():
+        for body in TestMessagesApi._bodies():
+            for m in body.get("messages") or ():
                 for b in m["content"] if isinstance(m["content"], list) else ():
                     inner = b.get("content") if b.get("type") == "tool_result" else None
                     for x in [b, *(inner if isinstance(inner, list) else ())]:
@@ -225,7 +231,13 @@ class TestMessagesApi(_ChatSuite):
     def _check_anthropic_inputs(self) -> None:
         marked = [b for b in self._sent("text") if b.get("cache_control")]
         assert marked, "cache_control on the text block reached the wire"
-        tools = [t for r in emulator().requests if r.method == "POST"
-                 for t in (r.json or {}).get("tools") or ()]
+        tools = [t for body in self._bodies() for t in body.get("tools") or ()]
         assert tools and all(t.get("cache_control") == {"type": "ephemeral"} for t in tools)
         assert self._sent("image") and self._sent("tool_use")
+
+
+class TestAnthropicOnRun(TestMessagesApi):
+    """The same suite for an ``anthropic/*`` model on unified ``/ai/run`` (its input is a
+    Messages body), wire checks included."""
+
+    api = "run"
