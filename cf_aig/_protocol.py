@@ -99,7 +99,12 @@ class CallOptions(TypedDict, total=False):
     Each overrides the client's own setting for one call.
 
     >>> opts: CallOptions = {"timeout": 30, "headers": {"x-team": "search"}}
-    >>> client.chat(request, **opts)  # doctest: +SKIP
+    >>> from cf_aig import Client
+    >>> headers, policy = Client(account_id="a", api_token="t").resolve(opts)
+    >>> headers["x-team"], policy.timeout, policy.total
+    ('search', 30.0, 600.0)
+
+    ``client.chat(request, **opts)`` applies them to one call.
     """
 
     options: GatewayOptions | Mapping[str, Any] | None
