@@ -116,20 +116,19 @@ def _as_list(response: httpx.Response, body: bytes | None) -> list[dict[str, Any
 class Endpoints(Core):
     """Request building and response interpretation of every endpoint (no I/O)."""
 
-    def _chat_request(self, request: ChatRequest, api: Api, stream: bool,
-                      call: Mapping[str, Any]) -> tuple[httpx.Request, Dialect, str,
-                                                         CallPolicy]:
-        model = _check_chat_request(request)
-        dialect = get_dialect(api)
+    def _chat_request(self, request: ChatRequest, dialect: Dialect, model: str, stream: bool,
+                      call: Mapping[str, Any]) -> tuple[httpx.Request, CallPolicy]:
         headers, policy = self.resolve(call)
         http_request = self.chat_request(
             dialect, model, body=dialect.build(request, stream=stream), headers=headers)
-        return http_request, dialect, model, policy
+        return http_request, policy
 
     def chat_plan(self, request: ChatRequest, api: Api,
                   call: Mapping[str, Any]) -> Call[ChatResult]:
         """Plan of one non-streaming chat completion."""
-        http_request, dialect, model, policy = self._chat_request(request, api, False, call)
+        model = _check_chat_request(request)
+        dialect = get_dialect(api)
+        http_request, policy = self._chat_request(request, dialect, model, False, call)
 
         def interpret(response: httpx.Response, body: bytes | None) -> ChatResult:
             assert body is not None
@@ -146,8 +145,7 @@ class Endpoints(Core):
         # e.g. Workers AI: JSON mode cannot stream (error 5023): ask whole, replay as chunks
         wire_stream = not (_json_schema(request)
                            and not dialect.capabilities(model).stream_with_schema)
-        http_request, dialect, model, policy = self._chat_request(request, api, wire_stream,
-                                                                  call)
+        http_request, policy = self._chat_request(request, dialect, model, wire_stream, call)
 
         def interpret(response: httpx.Response,
                       body: bytes | None) -> Opened[ChatCompletionChunk]:
