@@ -772,10 +772,12 @@ class MessagesStream(TypedEventStream):
         return []
 
     def _merge_usage(self, usage: Any) -> None:
+        """Counts are cumulative: a later event never lowers one (a trailing all-zero usage
+        seen in the wild must not erase real figures)."""
         if isinstance(usage, dict):
             for key, value in usage.items():
                 if isinstance(value, int) and not isinstance(value, bool):
-                    self._usage[key] = value
+                    self._usage[key] = max(value, self._usage.get(key, 0))
 
     def _index(self, obj: dict[str, Any]) -> int:
         index = obj.get("index", 0)

@@ -853,3 +853,16 @@ def test_garbage_events_only_raise_cfaig_errors(events: list[tuple[Any, Any]]) -
         state.finish()
     except CfAigError:
         pass
+
+
+def test_stream_usage_never_goes_backwards() -> None:
+    s = ANTHROPIC.stream_state("anthropic/claude-sonnet-4.5")
+    s.event("message_start", b'{"type":"message_start","message":{"id":"m","model":"c",'
+            b'"usage":{"input_tokens":20,"cache_read_input_tokens":8,"output_tokens":1}}}')
+    s.event("message_delta", b'{"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+            b'"usage":{"output_tokens":12}}')
+    s.event("message_delta", b'{"type":"message_delta","delta":{},"usage":{"input_tokens":0,'
+            b'"cache_read_input_tokens":0,"output_tokens":0}}')
+    [*_, last] = s.event("message_stop", b'{"type":"message_stop"}')
+    assert last["usage"]["prompt_tokens"] == 28 and last["usage"]["completion_tokens"] == 12
+    assert last["usage"]["prompt_tokens_details"]["cached_tokens"] == 8
