@@ -496,8 +496,8 @@ class Core:
         retry_base_delay: float = 0.5,
         total_timeout: float | None = None,
         stream_idle_timeout: float | None = None,
-        retry_ambiguous: bool = False,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        retry_ambiguous: bool | None = None,
+        max_response_bytes: int | None = None,
         surface: str | None = None,
         gateway_url: str | None = None,
         provider_api_key: Any = None,
@@ -520,7 +520,9 @@ class Core:
         self.policy = CallPolicy(
             timeout=s.timeout, total_timeout=total_timeout,
             stream_idle_timeout=stream_idle_timeout, max_retries=s.max_retries,
-            retry_ambiguous=retry_ambiguous, max_response_bytes=max_response_bytes,
+            retry_ambiguous=False if retry_ambiguous is None else retry_ambiguous,
+            max_response_bytes=(DEFAULT_MAX_RESPONSE_BYTES if max_response_bytes is None
+                                else max_response_bytes),
             retry_base_delay=retry_base_delay)
         self.account_url = s.account_url
         self.rate_limiter = as_limiter(rate_limit)
