@@ -8,13 +8,21 @@ Request (canonical Chat Completions → Messages):
   (which a string cannot carry) is a ``ConfigurationError`` naming the alternative: put
   the breakpoint on the first user content block.
 - Refused before sending, as Anthropic would refuse them: ``temperature`` above 1, and
-  thinking (``reasoning_effort``) together with a forced tool choice.
+  thinking (``reasoning_effort``) together with a forced tool choice (the adapters apply
+  :mod:`cf_aig.policy` first, which relaxes the only tool to ``auto`` or refuses).
 - Content parts: ``text``; ``image_url`` (``data:`` URL → base64 source, http(s) → url
-  source); ``file`` with a PDF (or plain-text) data URL → ``document`` block. Native
-  ``image``/``document`` blocks pass through. ``cache_control`` on parts is kept.
-- Assistant ``thinking_blocks`` go first, then text, then ``tool_calls`` as ``tool_use``
-  blocks (arguments parsed to an object; ``""`` means ``{}``). ``tool`` messages become
-  ``tool_result`` blocks in a user turn; consecutive same-role turns are merged.
+  source); ``file`` with a PDF (or plain-text) data URL → ``document`` block, with an
+  http(s) ``file_url`` → a url-source ``document``. Native ``image``/``document`` blocks
+  pass through. ``cache_control`` on parts, tools and tool calls is kept (prompt caching).
+- Tool results keep their parts: images and documents go inside ``tool_result.content``.
+- Assistant ``thinking_blocks`` go first, then the provider-run tool turns
+  (``server_tool_calls``/``server_tool_results`` whose ``native`` blocks are Anthropic's:
+  each ``server_tool_use`` followed by its result block), then text, then ``tool_calls``
+  as ``tool_use`` blocks (arguments parsed to an object; ``""`` means ``{}``). ``tool``
+  messages become ``tool_result`` blocks in a user turn; consecutive same-role turns are
+  merged.
+- Non-function tools (``web_search_20250305`` and Anthropic's other typed tools) pass
+  through untouched.
 - ``max_tokens`` (required by Anthropic) is ``max_completion_tokens``, else
   ``max_tokens``, else ``min(profile.max_output_tokens, 8192)`` (plus the thinking budget
   when thinking is on, still capped by the profile).
@@ -29,7 +37,11 @@ Request (canonical Chat Completions → Messages):
 
 Response: text → ``content``; ``tool_use`` → ``tool_calls``; thinking →
 ``reasoning_content`` plus the exact ``thinking_blocks`` (signatures kept for the round
-trip); usage counts cache reads and writes in ``prompt_tokens``.
+trip); ``server_tool_use`` / ``*_tool_result`` blocks → ``server_tool_calls`` /
+``server_tool_results`` (the block kept as ``native``); text ``citations`` →
+``annotations`` (web results as ``url_citation`` spanning their text block); usage counts
+cache reads and writes in ``prompt_tokens`` (``prompt_tokens_details``: ``cached_tokens``,
+``cache_creation_tokens``). Streams give the same, and usage never goes backwards.
 
 >>> body = ANTHROPIC.build({"model": "anthropic/claude-sonnet-4.5", "max_tokens": 64,
 ...     "messages": [{"role": "system", "content": "Be terse."},
