@@ -670,15 +670,17 @@ class Core:
         attempt = 0
         while True:
             try:
+                if self.rate_limiter is not None:
+                    wait = self.rate_limiter.reserve()
+                    if wait > 0:
+                        if wait >= deadline - clock():
+                            raise deadline_error(total)
+                        yield Sleep(wait)
                 remaining = deadline - clock()
                 if remaining <= 0:
                     raise deadline_error(total)
                 request.extensions["timeout"] = policy.timeouts(remaining, stream)
                 request.extensions[DEADLINE_EXTENSION] = deadline
-                if self.rate_limiter is not None:
-                    wait = self.rate_limiter.reserve()
-                    if wait > 0:
-                        yield Sleep(wait)
                 try:
                     response: httpx.Response = yield Send(request)
                 except httpx.LocalProtocolError as exc:  # refused locally: nothing sent
