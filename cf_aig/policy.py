@@ -308,6 +308,43 @@ def tool_names(tools: Any) -> list[str]:
     return names
 
 
+_IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
+_FILE_PARTS = frozenset({"file", "input_file", "document"})
+
+
+def check_media(request: Mapping[str, Any]) -> None:
+    """Images need a model that sees, files (PDF) one that reads them: by the model's
+    profile (unknown models pass), in every message, tool results included. Otherwise a
+    :class:`ConfigurationError` before sending (the model would ignore them silently).
+
+    >>> check_media({"model": "openai/gpt-4o-mini", "messages": [{"role": "user",
+    ...     "content": [{"type": "file", "file": {"file_data": "data:..."}}]}]})
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: messages[0]: openai/gpt-4o-mini does not read files \
+(PDF) by its profile; use a model that does (for example openai/gpt-5.5 or \
+anthropic/claude-sonnet-4.5), or remove the file
+    """
+    model = str(request.get("model") or "")
+    profile = get_profile(model)
+    if not profile.known:
+        return
+    for i, message in enumerate(request.get("messages") or ()):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        kinds = {p.get("type") for p in content if isinstance(p, Mapping)} \
+            if isinstance(content, list) else set()
+        if kinds & _IMAGE_PARTS and not profile.vision:
+            raise ConfigurationError(
+                f"messages[{i}]: {model} does not see images by its profile; use a vision "
+                "model (for example openai/gpt-5.5, @cf/meta/llama-4-scout-17b-16e-instruct) "
+                "or remove the image")
+        if kinds & _FILE_PARTS and not profile.pdf_input:
+            raise ConfigurationError(
+                f"messages[{i}]: {model} does not read files (PDF) by its profile; use a "
+                "model that does (for example openai/gpt-5.5 or anthropic/claude-sonnet-4.5), "
+                "or remove the file")
+
+
 def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
     """In place (and returned): every request rule, for ``request["model"]`` on ``api``.
 
@@ -325,6 +362,7 @@ def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
     check_cache_marks(request, api)
     place_max_tokens(request, model, api)
     apply_reasoning(request, api)  # thinking / reasoning / effort → the endpoint's form
+    check_media(request)  # images and files only to models that take them
     if "tool_choice" in request:
         choice = resolve_tool_choice(
             request["tool_choice"], tool_names(request.get("tools")), model, api,
@@ -344,7 +382,7 @@ def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
 
 
 def _marks(request: Mapping[str, Any]) -> list[str]:
-    where: list[str] = []
+    where = ["the request (top-level)"] if request.get("cache_control") else []
     for i, tool in enumerate(request.get("tools") or ()):
         if isinstance(tool, Mapping) and tool.get("cache_control"):
             where.append(f"tools[{i}]")

@@ -559,7 +559,7 @@ def _block_tokens(block: Any) -> int:
 def cache_prefixes(body: Mapping[str, Any]) -> list[tuple[str, int]]:
     """``(digest, prompt tokens)`` of the prefix ending at each ``cache_control``
     breakpoint (order: tools, system, then each message's blocks; a mark on a message
-    marks its last block)."""
+    marks its last block, a top-level ``cache_control`` the last block of the request)."""
     items: list[tuple[Any, int, bool]] = []  # (block, tokens, marked)
     for tool in body.get("tools") or ():
         items.append((tool, 0, isinstance(tool, Mapping) and "cache_control" in tool))
@@ -575,6 +575,8 @@ def cache_prefixes(body: Mapping[str, Any]) -> list[tuple[str, int]]:
             marked = marked or (k == len(blocks) - 1 and "cache_control" in message)
             items.append(({"role": message.get("role"), "block": block},
                           _block_tokens(block), marked))
+    if body.get("cache_control") and items:  # top-level: automatic, the last block marked
+        items[-1] = (items[-1][0], items[-1][1], True)
     out: list[tuple[str, int]] = []
     tokens = 0
     for n, (_, count, marked) in enumerate(items):

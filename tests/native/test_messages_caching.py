@@ -169,3 +169,17 @@ def test_marks_are_refused_where_the_wire_cannot_carry_them(cf_aig_emulator: Emu
     with pytest.raises(ConfigurationError, match=r"messages\[0\] part 0.*api='messages'"):
         li.chat([marked])
     assert cf_aig_emulator.requests == []
+
+
+def test_top_level_mark_caches_the_whole_prompt_and_is_refused_elsewhere(
+        cf_aig_emulator: Emulator) -> None:
+    llm = _lc(cf_aig_emulator, "messages", model_kwargs={"cache_control": MARK})
+    first = llm.invoke(DOC)
+    assert _body(cf_aig_emulator)["cache_control"] == MARK
+    assert _details(llm.invoke(DOC))["cache_read"] == _details(first)["cache_creation"] > 0
+    other = ChatCloudflareAIGateway(model=CLAUDE, api="chat_completions",
+                                    account_id=cf_aig_emulator.account_id,
+                                    api_token=EMULATOR_TOKEN, base_url=cf_aig_emulator.base_url,
+                                    model_kwargs={"cache_control": MARK})
+    with pytest.raises(ConfigurationError, match="top-level"):
+        other.invoke(DOC)
