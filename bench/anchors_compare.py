@@ -122,7 +122,8 @@ def wire(emu: Emulator) -> str:
         out.append(f"cache_control x{marks}")
     if any("output_config" in b or "output_format" in b for b in bodies):
         out.append("output_config json_schema")
-    choices = {str((b.get("tool_choice") or {}).get("type")) for b in bodies if "tool_choice" in b}
+    choices = {"null" if b["tool_choice"] is None else str(b["tool_choice"].get("type"))
+               for b in bodies if "tool_choice" in b}
     if choices:
         out.append("tool_choice " + "/".join(sorted(choices)))
     if any(b.get("thinking") for b in bodies):
