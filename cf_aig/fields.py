@@ -37,6 +37,7 @@ from ._ids import check_id
 from .config import Settings, check_base_url, check_token, resolve_surface
 from .errors import ConfigurationError
 from .options import OPTION_SPECS, SECRET_HEADERS, GatewayOptions
+from .ratelimit import RateLimiter
 
 if TYPE_CHECKING:  # the HTTP stack loads on first use, not when a framework class is defined
     from .client import AsyncClient, Client
@@ -91,6 +92,10 @@ class GatewayFields(_OptionFields):
     retry_base_delay: float | None = Field(
         default=None, ge=0, description="First client-side retry backoff, seconds (0.5; "
         "doubles per attempt, with jitter).")
+    requests_per_second: float | None = Field(
+        default=None, gt=0, description="This process's limit of HTTP requests to the "
+        "gateway, retries included (shared by the sync and async clients); with N worker "
+        "processes give each its share of the account's limit (cf_aig.ratelimit).")
     http_client: Any = Field(
         default=None, exclude=True, description="An httpx.Client to use instead of our pool.")
     http_async_client: Any = Field(
@@ -118,6 +123,7 @@ class GatewayFields(_OptionFields):
 
     _client: Any = PrivateAttr(default=None)
     _async_client: Any = PrivateAttr(default=None)
+    _limiter: Any = PrivateAttr(default=None)
 
     def gateway_options(self) -> GatewayOptions:
         """The gateway options set on this instance (validated)."""
@@ -153,6 +159,7 @@ class GatewayFields(_OptionFields):
                 "allow_insecure_http": self.allow_insecure_http,
                 "surface": self.surface, "gateway_url": self.gateway_url,
                 "provider_api_key": self.provider_api_key, "allow_retired": self.allow_retired,
+                "rate_limit": self._rate_limiter(),
                 **({} if self.retry_base_delay is None else
                    {"retry_base_delay": self.retry_base_delay})}
 
@@ -170,6 +177,15 @@ class GatewayFields(_OptionFields):
         """A public field changed: forget what was built from the old values (the core
         clients; subclasses add their own caches). Both adapters rely on this."""
         self.reset_clients()
+
+    def _rate_limiter(self) -> RateLimiter | None:
+        """One limiter for both clients of this instance (None without a rate)."""
+        if self.requests_per_second is None:
+            return None
+        limiter: RateLimiter | None = self._limiter
+        if limiter is None or limiter.requests_per_second != self.requests_per_second:
+            limiter = self._limiter = RateLimiter(self.requests_per_second)
+        return limiter
 
     def reset_clients(self) -> None:
         """Forget the core clients (after a setting changed); rebuilt on next use."""

@@ -153,3 +153,24 @@ def test_langchain_rate_limiter_field_accepts_the_core_limiter(cf_aig_emulator: 
     assert chat.rate_limiter is limiter
     assert chat.invoke("hello").content
     assert calls == [True]  # LangChain asked before the call
+
+
+def test_adapter_requests_per_second_is_one_limiter_for_both_clients(
+        cf_aig_emulator: Emulator) -> None:
+    from langchain_cf_aig import CloudflareAIGatewayEmbeddings
+    from llama_index_cf_aig import CloudflareAIGatewayEmbedding
+
+    common = {"account_id": "a", "api_token": "t", "base_url": cf_aig_emulator.base_url,
+              "requests_per_second": 50.0}
+    lc = CloudflareAIGatewayEmbeddings(model="@cf/baai/bge-small-en-v1.5", **common)
+    li = CloudflareAIGatewayEmbedding(model_name="@cf/baai/bge-small-en-v1.5", **common)
+    for obj in (lc, li):
+        limiter = obj.client.rate_limiter
+        assert limiter is not None and limiter.requests_per_second == 50.0
+        assert obj.async_client.rate_limiter is limiter
+    assert len(lc.embed_documents(["x", "y"])) == 2
+    copy = pickle.loads(pickle.dumps(lc))
+    assert copy.client.rate_limiter.requests_per_second == 50.0
+    with pytest.raises(Exception, match="requests_per_second"):
+        CloudflareAIGatewayEmbeddings(model="@cf/baai/bge-small-en-v1.5",
+                                      **{**common, "requests_per_second": 0})
