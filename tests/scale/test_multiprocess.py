@@ -237,3 +237,18 @@ def test_ingestion_with_a_splitter_needs_the_tokenizer_cache_in_the_environment(
     nodes = pipeline.run(documents=docs, num_workers=2)
     assert len(nodes) > len(docs)
     assert all(n.embedding is not None and len(n.embedding) == 384 for n in nodes)
+
+
+def _use_by_name(args: tuple[str, Any]) -> tuple[int, Any]:
+    name, obj = args
+    return os.getpid(), CLASSES[name][1](obj)
+
+
+def test_every_class_used_in_a_spawned_worker(emulator_url: str) -> None:
+    """Each public class, used here first, is pickled into a spawn pool and works there."""
+    objs = {name: make(emulator_url) for name, (make, _) in CLASSES.items()}
+    expected = {name: CLASSES[name][1](obj) for name, obj in objs.items()}
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        results = pool.map(_use_by_name, list(objs.items()))
+    assert {name: got for name, (_, got) in zip(objs, results, strict=True)} == expected
+    assert os.getpid() not in {pid for pid, _ in results}
