@@ -250,6 +250,11 @@ class _BatchPlan:
         return sum(p.count for p in self._parts)
 
     @property
+    def counts(self) -> tuple[int, ...]:
+        """Items per submission (with :attr:`id`, enough to rebuild the job elsewhere)."""
+        return tuple(p.count for p in self._parts)
+
+    @property
     def usage(self) -> dict[str, float]:
         """Usage summed over the finished submissions."""
         out: dict[str, float] = {}
@@ -528,11 +533,6 @@ class BatchJob(_BatchPlan):
 
     _client: Client
 
-    @property
-    def counts(self) -> tuple[int, ...]:
-        """Items per submission (with :attr:`id`, enough to rebuild the job elsewhere)."""
-        return tuple(p.count for p in self._parts)
-
     def poll(self) -> BatchProgress:
         """One poll of every unfinished submission."""
         return self._client._drive(self._poll_plan())
@@ -558,15 +558,20 @@ class BatchJob(_BatchPlan):
 class AsyncBatchJob(_BatchPlan):
     """The async twin of :class:`BatchJob` (same plans, awaited).
 
-    >>> AsyncBatchJob.wait.__doc__.split(".")[0]
-    'Async :meth:`BatchJob'
+    >>> import asyncio
+    >>> from cf_aig.emulator import Emulator
+    >>> from cf_aig.client import AsyncClient
+    >>> async def main(url: str) -> list[bool]:
+    ...     async with AsyncClient(account_id="a", api_token="t", base_url=url) as client:
+    ...         job = await client.submit_batch("@cf/baai/bge-small-en-v1.5",
+    ...                                         [{"text": ["one"]}, {"text": ["two"]}])
+    ...         return [i.ok for i in await job.wait(timeout=60, poll_interval=0.01)]
+    >>> with Emulator() as emu:
+    ...     asyncio.run(main(emu.base_url))
+    [True, True]
     """
 
     _client: AsyncClient
-
-    @property
-    def counts(self) -> tuple[int, ...]:
-        return tuple(p.count for p in self._parts)
 
     async def poll(self) -> BatchProgress:
         """One poll of every unfinished submission."""
