@@ -615,3 +615,19 @@ def test_redirect_not_followed_even_by_a_user_client_that_would(
             client(server, http_client=http) as c, pytest.raises(RedirectError):
         c.chat(REQUEST)
     assert server.arrivals == 1
+
+
+async def test_async_header_trickle_and_idle_stream_are_bounded(
+        hostile: Callable[[Script], HostileServer]) -> None:
+    server = hostile(trickle_headers)
+    async with aclient(server, total_timeout=1.5) as c:
+        with pytest.raises(APITimeoutError, match="total_timeout"):
+            await c.chat(REQUEST)
+    idle = hostile(keepalive_only)
+    async with aclient(idle) as c:
+        stream = await c.chat_stream(REQUEST, stream_idle_timeout=1.0)
+        got = []
+        with pytest.raises(StreamInterruptedError, match="stream_idle_timeout"):
+            async for chunk in stream:
+                got.append(chunk)
+    assert len(got) == 1 and server.arrivals == 1 and idle.arrivals == 1
