@@ -65,6 +65,7 @@ import binascii
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Any, cast
 
 from ..errors import (
@@ -951,6 +952,20 @@ CAPABILITIES = Capabilities(
 )
 """What the Messages wire carries (also unified ``/ai/run`` for ``anthropic/*`` models)."""
 
-ANTHROPIC = FixedPathDialect("messages", CAPABILITIES, build_messages_body, parse_message,
-                             MessagesStream)
+
+def messages_capabilities(model: str) -> Capabilities:
+    """:data:`CAPABILITIES` for ``model``: native JSON-schema output (``output_config``) is
+    chosen automatically only for Claude models the profiles know have it (4.5 on); for
+    others a forced tool stays the default (asking for ``response_format`` still sends it).
+
+    >>> messages_capabilities("anthropic/claude-3-haiku").json_schema
+    False
+    """
+    if get_profile(model).known:
+        return CAPABILITIES
+    return replace(CAPABILITIES, json_schema=False)
+
+
+ANTHROPIC = FixedPathDialect("messages", messages_capabilities, build_messages_body,
+                             parse_message, MessagesStream)
 """Anthropic Messages over ``/ai/v1/messages``; see the module docstring."""

@@ -197,9 +197,9 @@ def run_capabilities(model: str) -> Capabilities:
     ``data:`` URIs on vision models)."""
     path = run_path(model)
     if model.startswith("anthropic/"):
-        from .anthropic import CAPABILITIES
+        from .anthropic import messages_capabilities
 
-        return replace(CAPABILITIES, path=path)
+        return replace(messages_capabilities(model), path=path)
     if not is_workers_ai(model):
         return chat_capabilities(model, path)
     profile = get_profile(model)
