@@ -188,3 +188,16 @@ def test_progress_bar_and_rebuilt_job(cf_aig_emulator: Emulator,
         items = again.wait(timeout=30, progress_bar=True, **FAST)
     assert len(items) == 5 and all(isinstance(i, BatchItem) and i.ok for i in items)
     assert "5/5" in capsys.readouterr().err
+
+
+def test_a_job_pickles_mid_way_and_finishes_in_the_copy(cf_aig_emulator: Emulator) -> None:
+    import pickle
+
+    with client_for(cf_aig_emulator) as client:
+        job = client.submit_batch(EMBED, [{"text": ["a"]}, {"text": ["b"]}],
+                                  external_references=["x", "y"])
+        assert job.poll().state == "queued"
+        copy = pickle.loads(pickle.dumps(job))
+        items = copy.wait(timeout=30, **FAST)
+    assert [(i.ok, i.external_reference) for i in items] == [(True, "x"), (True, "y")]
+    assert copy.polls == 3
