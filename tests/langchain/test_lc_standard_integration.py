@@ -144,8 +144,8 @@ class TestMessagesApi(_ChatSuite):
 
     @pytest.mark.xfail(
         reason="Anthropic Messages has no JSON-object mode; the core refuses response_format "
-        "json_object on api='messages' (ConfigurationError naming output_format and tool "
-        "calling) rather than silently dropping it",
+        "json_object on api='messages' (ConfigurationError naming the JSON-schema form, "
+        "sent as output_config, and api='chat_completions') rather than silently dropping it",
         strict=True,
     )
     def test_json_mode(self, model: BaseChatModel) -> None:
