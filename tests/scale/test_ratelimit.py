@@ -174,3 +174,26 @@ def test_adapter_requests_per_second_is_one_limiter_for_both_clients(
     with pytest.raises(Exception, match="requests_per_second"):
         CloudflareAIGatewayEmbeddings(model="@cf/baai/bge-small-en-v1.5",
                                       **{**common, "requests_per_second": 0})
+
+
+def test_ray_callables_take_plain_kwargs_and_refuse_unknown_ones(
+        cf_aig_emulator: Emulator) -> None:
+    from cf_aig.ray import ChatBatches, EmbedBatches
+
+    common = {"account_id": "a", "api_token": "t", "base_url": cf_aig_emulator.base_url}
+    embed = EmbedBatches("@cf/baai/bge-small-en-v1.5", rate_limit=5.0, max_concurrency=2,
+                         **common)
+    assert embed.client.rate_limiter is not None
+    assert embed.client.rate_limiter.requests_per_second == 5.0
+    assert embed.client.max_concurrency == 2
+    with pytest.raises(ConfigurationError, match="no column 'text'"):
+        embed({"body": ["x"]})
+    with pytest.raises(ConfigurationError, match="unknown argument"):
+        EmbedBatches("@cf/baai/bge-small-en-v1.5", temperature=0.1, **common)
+    with pytest.raises(ConfigurationError, match="max_concurrency"):
+        EmbedBatches("@cf/baai/bge-small-en-v1.5", max_concurrency=0, **common)
+    with pytest.raises(ConfigurationError, match="on_error"):
+        ChatBatches("openai/gpt-5.5", on_error="ignore", **common)
+    with pytest.raises(ConfigurationError, match="api must be"):
+        ChatBatches("openai/gpt-5.5", api="smoke-signals", **common)
+    assert cf_aig_emulator.requests == []
