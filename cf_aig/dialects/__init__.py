@@ -20,9 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import import_module
 from typing import Any, Literal, Protocol, cast, get_args
 
+from .. import catalog as _catalog
 from ..errors import ConfigurationError
 from ..types import Api, ChatCompletion, ChatCompletionChunk, ChatRequest
 
@@ -192,5 +194,11 @@ def get_dialect(api: str) -> Dialect:
 
 
 def capabilities(api: str, model: str) -> Capabilities:
-    """Shorthand for ``get_dialect(api).capabilities(model)``."""
+    """``get_dialect(api).capabilities(model)``, cached per endpoint and model until the
+    model catalogue changes (capabilities read model profiles)."""
+    return _cached_capabilities(api, model, _catalog.generation())
+
+
+@lru_cache(maxsize=2048)
+def _cached_capabilities(api: str, model: str, generation: int) -> Capabilities:
     return get_dialect(api).capabilities(model)

@@ -17,7 +17,6 @@ import json
 import re
 import time
 import uuid
-from functools import lru_cache
 from typing import Any, cast
 
 from ..accumulate import monotonic_usage, new_tool_call_id
@@ -346,7 +345,6 @@ class ChunkStream:
 
 
 
-@lru_cache(maxsize=512)
 def chat_capabilities(model: str, path: str = "/ai/v1/chat/completions") -> Capabilities:
     """What a Chat Completions body carries for ``model`` (also unified ``/ai/run`` input
     for third-party models other than Anthropic's).

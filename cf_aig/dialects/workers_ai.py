@@ -21,7 +21,6 @@ import json
 import time
 import uuid
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 from .._ids import model_path
@@ -189,7 +188,6 @@ def run_body(model: str, input: dict[str, Any], unified: bool | None = None) -> 
 _CLASSIC_TOOL_CHOICES: frozenset[ToolChoiceForm] = frozenset({"auto", "none"})
 
 
-@lru_cache(maxsize=512)
 def run_capabilities(model: str) -> Capabilities:
     """What ``/ai/run`` carries for ``model``: the Messages wire for ``anthropic/*``, a
     Chat Completions body for other third-party models, the model's own schema for

@@ -246,3 +246,13 @@ def test_thinking_with_a_forced_tool_relaxes_or_refuses_on_the_anthropic_wire(
     other = apply_request_policy({"model": CLAUDE, "tools": two, "tool_choice": "required",
                                   "reasoning_effort": "low"}, "chat_completions")
     assert other["tool_choice"] == "required"
+
+
+def test_capabilities_cached_until_the_catalogue_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cf_aig import catalog
+
+    first = capabilities("run", KIMI)
+    assert capabilities("run", KIMI) is first
+    monkeypatch.setitem(catalog._state, "generation", catalog.generation() + 1)
+    again = capabilities("run", KIMI)
+    assert again is not first and again == first  # recomputed from the new profiles
