@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Literal
 
+from . import catalog as _catalog  # imports nothing heavy; the cache file loads on first use
 from .errors import RetiredModelError
 
 
@@ -263,9 +264,7 @@ def get_profile(model: str) -> ModelProfile:
 
 
 def _catalog_generation() -> int:
-    from . import catalog  # imports nothing heavy; the cache file loads on first use
-
-    return catalog.generation()
+    return _catalog.generation()
 
 
 @lru_cache(maxsize=1024)
