@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = env_lines(emu, args.token) if args.print_env else [emu.base_url]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
+    if not args.print_env:  # stdout stays the bare URL for scripts that read it
+        sys.stderr.write("cf_aig.emulator: serving until Ctrl-C; to point your own code at it, "
+                         "set CLOUDFLARE_AI_GATEWAY_BASE_URL to that URL plus any "
+                         "CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (--print-env prints "
+                         "the export lines)\n")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

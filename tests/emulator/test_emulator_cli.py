@@ -4,6 +4,7 @@ message (exit 2, no traceback) when the port is taken."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -69,3 +70,17 @@ def test_print_env_lines_point_a_client_at_it(served: list[str],
         result = client.chat({"model": "openai/gpt-5.5",
                               "messages": [{"role": "user", "content": "Hello"}]})
     assert result.text and result.info.log_id
+
+
+def test_plain_start_prints_the_url_and_says_how_to_use_it() -> None:
+    proc = subprocess.Popen([*CLI, "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        url = proc.stdout.readline().strip()
+        hint = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/client/v4", url)
+    assert "CLOUDFLARE_ACCOUNT_ID" in hint and "--print-env" in hint
