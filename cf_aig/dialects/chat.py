@@ -318,13 +318,20 @@ class ChunkStream:
         return [make_chunk(self._base(), [{"index": 0, "delta": delta, "finish_reason": None}])]
 
     def usage(self) -> Usage | None:
-        if self._cumulative is not None:
-            return cast(Usage, self._cumulative)
-        if self._summed is None:
+        """The stream's usage: per-chunk figures (cumulative, or increments summed) and
+        the usage-only events merged count by count at their largest, so a trailing
+        all-zero (or partial) usage event never erases figures seen earlier."""
+        per_chunk: dict[str, Any] | None = None
+        if self._summed is not None:
+            uniform = self._uniform and self._last_inc.get("prompt_tokens")
+            per_chunk = self._last_inc if uniform else self._summed
+        merged = monotonic_usage(per_chunk, self._cumulative)
+        if merged is None:
             return None
-        if self._uniform and self._last_inc.get("prompt_tokens"):
-            return cast(Usage, self._last_inc)
-        return cast(Usage, self._summed)
+        if per_chunk is not None and self._cumulative is not None:
+            parts = merged.get("prompt_tokens", 0) + merged.get("completion_tokens", 0)
+            merged["total_tokens"] = max(merged.get("total_tokens", 0), parts)
+        return cast(Usage, merged)
 
     def finish(self) -> list[ChatCompletionChunk]:
         if not (self._done or self._finished):
