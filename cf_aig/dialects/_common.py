@@ -156,14 +156,14 @@ def completion_to_chunks(completion: ChatCompletion) -> list[ChatCompletionChunk
         delta: dict[str, Any] = dict(choice.get("message") or {})
         if delta.get("tool_calls"):
             delta["tool_calls"] = [dict(tc, index=i) for i, tc in enumerate(delta["tool_calls"])]
-        choices = [
-            {
-                "index": choice.get("index", 0),
-                "delta": delta,
-                "finish_reason": choice.get("finish_reason"),
-            }
-        ]
-        chunks.append(make_chunk(base, choices))
+        chunk_choice: dict[str, Any] = {
+            "index": choice.get("index", 0),
+            "delta": delta,
+            "finish_reason": choice.get("finish_reason"),
+        }
+        if choice.get("logprobs"):  # token log-probabilities travel with their chunk
+            chunk_choice["logprobs"] = choice["logprobs"]
+        chunks.append(make_chunk(base, [chunk_choice]))
     if completion.get("usage"):
         chunks.append(make_chunk(base, [], completion["usage"]))
     return chunks

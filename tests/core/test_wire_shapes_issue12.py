@@ -40,3 +40,38 @@ def test_usage_on_the_last_choice_chunk_survives_a_trailing_all_zero_usage(
          "usage": REAL},
         trailer, b"[DONE]"])
     assert done["usage"] == REAL
+
+
+def test_a_json_answer_to_a_stream_keeps_its_logprobs() -> None:
+    """Kimi/gpt-oss answer stream:true with JSON (reference §11.5): the replayed chunks
+    carry the choice's token log-probabilities, as a real stream would."""
+    from cf_aig.dialects._common import completion_to_chunks
+
+    logprobs = {"content": [{"token": "Hi", "logprob": -0.1, "bytes": [72, 105],
+                             "top_logprobs": []}]}
+    completion = get_dialect("run").parse({"success": True, "result": {
+        "id": "x", "object": "chat.completion", "model": "@cf/moonshotai/kimi-k2.6",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"},
+                     "finish_reason": "stop", "logprobs": logprobs}]}})
+    chunks = completion_to_chunks(completion)
+    assert chunks[0]["choices"][0].get("logprobs") == logprobs
+
+
+def test_llama_index_stream_answered_with_json_keeps_logprobs() -> None:
+    pytest.importorskip("llama_index.core")
+    from llama_index.core.llms import ChatMessage
+
+    from cf_aig.emulator import Emulator, Fault
+    from llama_index_cf_aig import CloudflareAIGateway
+
+    with Emulator() as emu:
+        llm = CloudflareAIGateway(model="openai/gpt-5.5", api="responses", logprobs=True,
+                                  account_id="acct", api_token="token-0123456789",
+                                  base_url=emu.base_url)
+        emu.enqueue(Fault(kind="json_for_stream"))
+        *_, last = llm.stream_chat([ChatMessage(role="user", content="Hello there")])
+        whole = llm.chat([ChatMessage(role="user", content="Hello there")])
+    assert whole.logprobs, "the non-streamed answer has log-probabilities"
+    assert last.logprobs is not None
+    assert [[p.token for p in alts] for alts in last.logprobs] == \
+        [[p.token for p in alts] for alts in whole.logprobs]
