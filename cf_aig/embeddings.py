@@ -144,9 +144,9 @@ def check_sizes(model: str, vectors: Sequence[Sequence[float]], dimensions: int 
 
 def pop_embedding_call_args(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Per-call keyword arguments of an embedding call, for ``Client.embed``: gateway
-    options (by name or ``gateway_options=``), ``extra_headers``, ``dimensions`` and
-    ``encoding_format``. Anything else is a :class:`ConfigurationError` (a typo is never
-    dropped silently).
+    options (by name or ``gateway_options=``), ``extra_headers``, the transport limits
+    (``total_timeout``, ``max_response_bytes``...), ``dimensions`` and ``encoding_format``.
+    Anything else is a :class:`ConfigurationError` (a typo is never dropped silently).
 
     >>> pop_embedding_call_args({"dimensions": 256, "cache_ttl": 60})["dimensions"]
     256
@@ -154,7 +154,8 @@ def pop_embedding_call_args(kwargs: dict[str, Any]) -> dict[str, Any]:
     Traceback (most recent call last):
     ...
     cf_aig.errors.ConfigurationError: unknown embedding argument(s) ['dimension']; known: \
-dimensions, encoding_format, extra_headers, gateway_options and the gateway option names
+dimensions, encoding_format, extra_headers, gateway_options, the gateway option names and \
+the transport limits
     """
     from .fields import pop_call_options
 
@@ -171,9 +172,7 @@ dimensions, encoding_format, extra_headers, gateway_options and the gateway opti
     if rest:
         raise ConfigurationError(
             f"unknown embedding argument(s) {sorted(rest)}; known: dimensions, "
-            "encoding_format, extra_headers, gateway_options and the gateway option names")
-    if "options" in call:
-        out["options"] = call["options"]
-    if "headers" in call:
-        out["headers"] = call["headers"]
+            "encoding_format, extra_headers, gateway_options, the gateway option names and "
+            "the transport limits")
+    out.update(call)  # options, headers and the transport limits
     return out

@@ -45,6 +45,26 @@ if TYPE_CHECKING:  # the HTTP stack loads on first use, not when a framework cla
 OPTION_OF_FIELD: dict[str, str] = {spec.field: name for name, spec in OPTION_SPECS.items()}
 """Field / per-call kwarg name → core gateway option name (the same but for metadata)."""
 
+LIMIT_FIELDS: tuple[str, ...] = (
+    "total_timeout", "stream_idle_timeout", "max_response_bytes", "retry_ambiguous")
+"""Transport limits: each a field, a core client argument and a per-call kwarg."""
+
+
+def check_limits(limits: dict[str, Any]) -> dict[str, Any]:
+    """``limits`` (a subset of :data:`LIMIT_FIELDS`) if the core accepts them, else a
+    :class:`ConfigurationError` naming the first bad one.
+
+    >>> check_limits({"total_timeout": 0})
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: total_timeout must be a number of seconds > 0, got 0
+    """
+    if limits:
+        from ._protocol import CallPolicy  # the HTTP stack loads only when a limit is set
+
+        CallPolicy().override(limits)
+    return limits
+
 
 def _option_fields() -> dict[str, Any]:
     """One pydantic field per gateway option: the option's type, default None, its doc."""
@@ -96,6 +116,18 @@ class GatewayFields(_OptionFields):
         default=None, gt=0, description="This process's limit of HTTP requests to the "
         "gateway, retries included (shared by the sync and async clients); with N worker "
         "processes give each its share of the account's limit (cf_aig.ratelimit).")
+    total_timeout: float | None = Field(
+        default=None, description="Seconds for a whole call: connect, retries, backoff and "
+        "the whole answer (600, or timeout if longer).")
+    stream_idle_timeout: float | None = Field(
+        default=None, description="Seconds a stream may go without an event; keep-alive "
+        "comments do not count (timeout).")
+    max_response_bytes: int | None = Field(
+        default=None, description="Largest answer read into memory, bytes after "
+        "decompression (64 MiB; at least 1024).")
+    retry_ambiguous: bool = Field(
+        default=False, description="Also resend a request that was sent in full but got no "
+        "status back (the server may have run and billed it).")
     http_client: Any = Field(
         default=None, exclude=True, description="An httpx.Client to use instead of our pool.")
     http_async_client: Any = Field(
@@ -145,10 +177,17 @@ class GatewayFields(_OptionFields):
                 raise ConfigurationError(
                     str(exc).replace("api_token", "provider_api_key")) from None
         self.gateway_options()
+        self.transport_limits()
         for name in self.default_headers or {}:
             if name.lower() in SECRET_HEADERS:  # it would sit in repr/dumps as plain text
                 raise ConfigurationError(
                     f"default_headers may not carry {name!r}: pass the token as api_token")
+
+    def transport_limits(self) -> dict[str, Any]:
+        """The transport limits set on this instance (:data:`LIMIT_FIELDS`), validated by
+        the core's rules: a :class:`ConfigurationError` naming the field otherwise."""
+        limits = {name: getattr(self, name) for name in LIMIT_FIELDS}
+        return check_limits({k: v for k, v in limits.items() if v is not None})
 
     def core_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :class:`~cf_aig.Client` / :class:`~cf_aig.AsyncClient`."""
@@ -159,7 +198,7 @@ class GatewayFields(_OptionFields):
                 "allow_insecure_http": self.allow_insecure_http,
                 "surface": self.surface, "gateway_url": self.gateway_url,
                 "provider_api_key": self.provider_api_key, "allow_retired": self.allow_retired,
-                "rate_limit": self._rate_limiter(),
+                "rate_limit": self._rate_limiter(), **self.transport_limits(),
                 **({} if self.retry_base_delay is None else
                    {"retry_base_delay": self.retry_base_delay})}
 
@@ -216,10 +255,12 @@ class GatewayFields(_OptionFields):
 
 
 def pop_call_options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Take per-call gateway options, ``extra_headers`` and ``timeout`` out of ``kwargs``.
+    """Take per-call gateway options, ``extra_headers``, ``timeout`` and the transport
+    limits (:data:`LIMIT_FIELDS`) out of ``kwargs``.
 
     Returns keyword arguments for a core call: ``options`` (the named options merged over
-    ``gateway_options=``, a dict or :class:`GatewayOptions`), ``headers``, ``timeout``.
+    ``gateway_options=``, a dict or :class:`GatewayOptions`), ``headers``, ``timeout`` and
+    each limit given (the core validates them before sending).
 
     >>> kw = {"cache_ttl": 60, "temperature": 0.2}
     >>> pop_call_options(kw)["options"].headers(), kw
@@ -240,9 +281,10 @@ def pop_call_options(kwargs: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(headers, Mapping):
             raise TypeError("extra_headers must be a dict of header names to values")
         call["headers"] = dict(headers)
-    timeout = kwargs.pop("timeout", None)
-    if timeout is not None:
-        call["timeout"] = timeout
+    for name in ("timeout", *LIMIT_FIELDS):
+        value = kwargs.pop(name, None)
+        if value is not None:
+            call[name] = value
     return call
 
 
@@ -254,11 +296,19 @@ def _checked_id(name: str) -> Any:
     return check
 
 
+def _checked_limit(name: str) -> Any:
+    def check(model: GatewayFields, value: Any) -> Any:
+        return check_limits({name: value})[name]
+
+    return check
+
+
 _CHECKED_ON_ASSIGNMENT: dict[str, Any] = {
     "base_url": lambda model, value: check_base_url(
         value, allow_insecure_http=bool(getattr(model, "allow_insecure_http", False))),
     "api_token": lambda model, value: check_token(value),
     "account_id": _checked_id("account_id"),
     "gateway_id": _checked_id("gateway_id"),
+    **{name: _checked_limit(name) for name in LIMIT_FIELDS},
 }
 """Fields checked when assigned after construction (construction checks them all)."""

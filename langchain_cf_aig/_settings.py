@@ -10,9 +10,8 @@ from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import ConfigDict, Field, SecretStr, ValidationError
 
-from cf_aig import GatewayOptions
 from cf_aig.config import ENV_ACCOUNT_ID, ENV_API_TOKEN, ENV_BASE_URL, ENV_GATEWAY_ID
-from cf_aig.fields import OPTION_OF_FIELD, GatewayFields, pop_call_options
+from cf_aig.fields import OPTION_OF_FIELD, GatewayFields
 from cf_aig.ratelimit import RateLimiter
 
 from .errors import to_langchain_error, unwrap_configuration_error
@@ -61,9 +60,3 @@ class GatewaySettings(GatewayFields):
             self.check_settings()
         except Exception as exc:
             raise to_langchain_error(exc) from None
-
-
-def split_options(kwargs: dict[str, Any]) -> GatewayOptions | None:
-    """Pop per-call gateway options (and ``gateway_options=``) out of ``kwargs``."""
-    options: GatewayOptions | None = pop_call_options(kwargs).get("options")
-    return options

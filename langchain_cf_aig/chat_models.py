@@ -27,6 +27,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 import cf_aig
 from cf_aig import GatewayInfo, GatewayOptions
+from cf_aig.fields import pop_call_options
 from cf_aig.options import METADATA_MAX_ENTRIES
 from cf_aig.policy import (
     apply_request_policy,
@@ -39,7 +40,7 @@ from cf_aig.tokens import estimate_message_tokens, estimate_tokens
 from cf_aig.types import Api
 
 from ._convert import ChunkConverter, completion_to_result, messages_to_dicts
-from ._settings import GatewaySettings, split_options
+from ._settings import GatewaySettings
 from .errors import to_langchain_error
 
 if TYPE_CHECKING:
@@ -95,7 +96,8 @@ class _Call:
     api: Api
     options: GatewayOptions | None
     headers: dict[str, str] | None
-    timeout: float | None
+    transport: dict[str, Any]
+    """``timeout`` and the transport limits given for this call."""
     include_usage: bool
 
     def indexed_blocks(self, v1: bool) -> bool:
@@ -109,7 +111,7 @@ class _Call:
     def args(self) -> dict[str, Any]:
         """Keyword arguments of the core call (``chat``/``chat_stream``)."""
         return {"api": self.api, "options": self.options, "headers": self.headers,
-                "timeout": self.timeout}
+                **self.transport}
 
 
 def _wrap(exc: BaseException) -> BaseException:
@@ -324,11 +326,13 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
         """Merge instance settings and per-call kwargs into one :class:`_Call`."""
         model = kwargs.pop("model", None) or self.model
         api = kwargs.pop("api", None) or self.api
-        timeout = kwargs.pop("timeout", None)
         headers = kwargs.pop("headers", None) or kwargs.pop("extra_headers", None)
         extra_body = kwargs.pop("extra_body", None)
         include_usage = kwargs.pop("stream_usage", None)
-        options = split_options(kwargs) if kwargs else None
+        transport = pop_call_options(kwargs)  # gateway options, timeout, transport limits
+        options: GatewayOptions | None = transport.pop("options", None)
+        if "headers" in transport:  # both headers= and extra_headers= given: both are sent
+            headers = {**transport.pop("headers"), **(headers or {})}
         request: dict[str, Any] = {"model": model}
         request.update(self._base_params())
         for key in list(kwargs):
@@ -358,7 +362,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             api,
             options,
             headers,
-            timeout,
+            transport,
             self.stream_usage if include_usage is None else bool(include_usage),
         )
 

@@ -91,6 +91,7 @@ _PAIRS: list[tuple[type[core.CfAigError], type[ModelError], str]] = [
     (core.ConflictError, ModelAPIError, "HTTP 409."),
     (core.ServerError, ModelAPIError, "The gateway or the provider failed (5xx)."),
     (core.ResponseDecodeError, ModelAPIError, "The gateway answered with a malformed body."),
+    (core.ResponseTooLargeError, ModelAPIError, "The answer passed max_response_bytes."),
     (core.APIStatusError, ModelAPIError, "The gateway or provider answered with an error."),
     (core.CfAigError, ModelError, "Any other gateway error."),
 ]
