@@ -31,6 +31,25 @@ def new_tool_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
+def build_tool_call(call_id: str | None, name: str | None, arguments: Any) -> ToolCall:
+    """A canonical tool call; ``arguments`` as a JSON string, a dict, or ``None`` (``{}``).
+    A missing id gets a fresh ``call_...`` id. Every dialect and both adapters build
+    tool calls here.
+
+    >>> build_tool_call(None, "f", {"x": 1})["function"]
+    {'name': 'f', 'arguments': '{"x": 1}'}
+    """
+    if isinstance(arguments, str):
+        text = arguments
+    else:
+        text = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+    return {
+        "id": call_id or new_tool_call_id(),
+        "type": "function",
+        "function": {"name": name or "", "arguments": text},
+    }
+
+
 def _max_merge(prev: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(prev)
     for key, value in new.items():
@@ -122,13 +141,7 @@ def finish_tool_calls(calls: dict[int, dict[str, Any]]) -> list[ToolCall]:
         call = calls[index]
         if not call["id"]:
             call["id"] = new_tool_call_id()
-        out.append(
-            {
-                "id": call["id"],
-                "type": "function",
-                "function": {"name": call["name"] or "", "arguments": "".join(call["arguments"])},
-            }
-        )
+        out.append(build_tool_call(call["id"], call["name"], "".join(call["arguments"])))
     return out
 
 

@@ -6,7 +6,8 @@ live here, so the LangChain and LlamaIndex classes cannot disagree:
 - :func:`normalize_tool_choice` — every spelling of ``tool_choice`` → the canonical value;
 - :func:`resolve_tool_choice` — the relax-or-refuse rule for forced tools (below);
 - :func:`parallel_tool_calls` — whether ``parallel_tool_calls`` can be sent;
-- :func:`build_tool_call` — one canonical tool call from an id, a name and arguments;
+- :func:`build_tool_call` — one canonical tool call from an id, a name and arguments
+  (defined in :mod:`cf_aig.accumulate`, where the dialects use it too);
 - :func:`token_usage` — canonical usage → :class:`TokenUsage` (cache reads, cache writes,
   reasoning), which each adapter maps to its framework's usage type;
 - :func:`place_max_tokens` — the output-token limit under the key the endpoint wants;
@@ -42,18 +43,16 @@ INFO on ``cf_aig.policy``). A named tool among several cannot be honoured that w
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .accumulate import new_tool_call_id
+from .accumulate import build_tool_call
 from .dialects import capabilities
 from .errors import ConfigurationError
 from .profiles import get_profile
 from .reasoning import apply_reasoning
-from .types import ToolCall
 
 logger = logging.getLogger(__name__)
 
@@ -191,24 +190,6 @@ def parallel_tool_calls(value: bool | None, model: str, api: str) -> bool | None
     if get_profile(model).parallel_tool_calls and capabilities(api, model).parallel_tool_calls:
         return value
     return None
-
-
-def build_tool_call(call_id: str | None, name: str, arguments: Any) -> ToolCall:
-    """A canonical tool call; ``arguments`` as a JSON string, a dict, or ``None`` (``{}``).
-    A missing id gets a fresh ``call_...`` id.
-
-    >>> build_tool_call(None, "f", {"x": 1})["function"]
-    {'name': 'f', 'arguments': '{"x": 1}'}
-    """
-    if isinstance(arguments, str):
-        text = arguments
-    else:
-        text = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
-    return {
-        "id": call_id or new_tool_call_id(),
-        "type": "function",
-        "function": {"name": name or "", "arguments": text},
-    }
 
 
 # --------------------------------------------------------------------------- usage

@@ -9,6 +9,8 @@
 - :func:`unwrap_envelope` — error check plus the v4 ``{"success", "result"}`` envelope;
 - :data:`FINISH_REASONS`, :func:`text_of_parts`, :func:`normalize_text_and_reasoning`,
   :func:`strip_history_extras`;
+- :func:`assistant_message` and :func:`one_choice_completion`, how every decoder shapes
+  a whole answer (tool calls are built by :func:`cf_aig.accumulate.build_tool_call`);
 - :func:`make_chunk`, :func:`completion_to_chunks` and :class:`TypedEventStream`, the shell
   of the decoders for typed event streams (Messages, Responses).
 
@@ -31,7 +33,7 @@ from ..errors import (
     StreamInterruptedError,
     error_from_body,
 )
-from ..types import ChatCompletion, ChatCompletionChunk
+from ..types import ChatCompletion, ChatCompletionChunk, ServerToolCall, ServerToolResult
 
 SHAPE_ERRORS: tuple[type[Exception], ...] = (
     TypeError, ValueError, KeyError, AttributeError, IndexError)
@@ -141,6 +143,41 @@ def text_of_parts(content: Any) -> Any:
         return "".join(str(p.get("text") or "") for p in content)
     return content
 
+
+
+def assistant_message(
+    text: str,
+    annotations: list[dict[str, Any]],
+    server_calls: list[ServerToolCall],
+    server_results: list[ServerToolResult],
+) -> dict[str, Any]:
+    """The canonical assistant message of a typed-item answer (Messages, Responses): its
+    text, then citations and provider-run tool calls and results where there are any."""
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if annotations:
+        message["annotations"] = annotations
+    if server_calls:
+        message["server_tool_calls"] = server_calls
+    if server_results:
+        message["server_tool_results"] = server_results
+    return message
+
+
+def one_choice_completion(
+    completion_id: str, created: int, model: str, message: dict[str, Any],
+    finish_reason: str | None, usage: Any, **choice: Any,
+) -> ChatCompletion:
+    """A canonical ``chat.completion`` with one choice (``choice`` adds keys to it, such
+    as ``logprobs``)."""
+    return cast(ChatCompletion, {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason,
+                     **choice}],
+        "usage": usage,
+    })
 
 
 def completion_to_chunks(completion: ChatCompletion) -> list[ChatCompletionChunk]:

@@ -66,8 +66,9 @@ import json
 import time
 import uuid
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
+from ..accumulate import build_tool_call
 from ..errors import (
     ConfigurationError,
     ResponseDecodeError,
@@ -80,16 +81,19 @@ from ..types import (
     ChatRequest,
     ServerToolCall,
     ServerToolResult,
+    ToolCall,
     Usage,
 )
 from . import Capabilities, FixedPathDialect
 from ._common import (
     FINISH_REASONS,
     TypedEventStream,
+    assistant_message,
     check_error,
     completion_to_chunks,
     image_url_of,
     make_chunk,
+    one_choice_completion,
 )
 
 DEFAULT_MAX_TOKENS = 8192
@@ -647,7 +651,7 @@ def parse_message(body: Any) -> ChatCompletion:
     texts: list[str] = []
     reasoning: list[str] = []
     thinking: list[dict[str, Any]] = []
-    calls: list[dict[str, Any]] = []
+    calls: list[ToolCall] = []
     annotations: list[dict[str, Any]] = []
     server_calls: list[ServerToolCall] = []
     server_results: list[ServerToolResult] = []
@@ -658,16 +662,9 @@ def parse_message(body: Any) -> ChatCompletion:
         if kind == "text":
             texts.append(str(block.get("text") or ""))
         elif kind == "tool_use":
-            calls.append(
-                {
-                    "id": str(block.get("id") or f"toolu_{uuid.uuid4().hex[:24]}"),
-                    "type": "function",
-                    "function": {
-                        "name": str(block.get("name") or ""),
-                        "arguments": _arguments(block.get("input")),
-                    },
-                }
-            )
+            calls.append(build_tool_call(
+                str(block.get("id") or f"toolu_{uuid.uuid4().hex[:24]}"),
+                str(block.get("name") or ""), _arguments(block.get("input"))))
         elif kind == "thinking":
             reasoning.append(str(block.get("thinking") or ""))
             thinking.append(dict(block))
@@ -679,34 +676,17 @@ def parse_message(body: Any) -> ChatCompletion:
             start = sum(len(t) for t in texts[:-1])
             annotations += citations_to_annotations(block["citations"], start, start + len(
                 texts[-1]))
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
-    if annotations:
-        message["annotations"] = annotations
-    if server_calls:
-        message["server_tool_calls"] = server_calls
-    if server_results:
-        message["server_tool_results"] = server_results
+    message = assistant_message("".join(texts), annotations, server_calls, server_results)
     if any(reasoning):
         message["reasoning_content"] = "".join(reasoning)
     if thinking:
         message["thinking_blocks"] = thinking
     if calls:
         message["tool_calls"] = calls
-    completion: dict[str, Any] = {
-        "id": str(body.get("id") or f"msg_{uuid.uuid4().hex[:24]}"),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": str(body.get("model") or ""),
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": finish_reason(body.get("stop_reason"), bool(calls)),
-            }
-        ],
-        "usage": convert_usage(body.get("usage")),
-    }
-    return cast(ChatCompletion, completion)
+    return one_choice_completion(
+        str(body.get("id") or f"msg_{uuid.uuid4().hex[:24]}"), int(time.time()),
+        str(body.get("model") or ""), message,
+        finish_reason(body.get("stop_reason"), bool(calls)), convert_usage(body.get("usage")))
 
 
 # --------------------------------------------------------------------------- stream

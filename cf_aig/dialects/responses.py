@@ -45,6 +45,7 @@ import time
 import uuid
 from typing import Any, cast
 
+from ..accumulate import build_tool_call
 from ..errors import (
     CfAigError,
     ConfigurationError,
@@ -57,15 +58,18 @@ from ..types import (
     ChatRequest,
     ServerToolCall,
     ServerToolResult,
+    ToolCall,
     Usage,
 )
 from . import Capabilities, FixedPathDialect
 from ._common import (
     TypedEventStream,
+    assistant_message,
     check_error,
     completion_to_chunks,
     image_url_of,
     make_chunk,
+    one_choice_completion,
 )
 
 # Native Responses fields a canonical request may carry; they pass through untouched.
@@ -520,7 +524,7 @@ def parse_response(body: Any) -> ChatCompletion:
     texts: list[str] = []
     refusals: list[str] = []
     reasoning: list[str] = []
-    calls: list[dict[str, Any]] = []
+    calls: list[ToolCall] = []
     annotations: list[dict[str, Any]] = []
     logprobs: list[dict[str, Any]] = []
     server_calls: list[ServerToolCall] = []
@@ -545,21 +549,8 @@ def parse_response(body: Any) -> ChatCompletion:
                 elif part.get("type") == "refusal":
                     refusals.append(str(part.get("refusal") or ""))
         elif kind == "function_call":
-            args = item.get("arguments")
-            calls.append(
-                {
-                    "id": str(
-                        item.get("call_id") or item.get("id") or f"call_{uuid.uuid4().hex[:24]}"
-                    ),
-                    "type": "function",
-                    "function": {
-                        "name": str(item.get("name") or ""),
-                        "arguments": args
-                        if isinstance(args, str)
-                        else json.dumps(args or {}, ensure_ascii=False),
-                    },
-                }
-            )
+            calls.append(build_tool_call(str(item.get("call_id") or item.get("id") or ""),
+                                         str(item.get("name") or ""), item.get("arguments")))
         elif kind == "reasoning":
             reasoning.extend(_reasoning_segments(item))
         elif _is_builtin_call(item):
@@ -567,13 +558,7 @@ def parse_response(body: Any) -> ChatCompletion:
             server_calls.append(server_call)
             if server_result is not None:
                 server_results.append(server_result)
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(texts)}
-    if annotations:
-        message["annotations"] = annotations
-    if server_calls:
-        message["server_tool_calls"] = server_calls
-    if server_results:
-        message["server_tool_results"] = server_results
+    message = assistant_message("".join(texts), annotations, server_calls, server_results)
     if reasoning:
         message["reasoning_content"] = "\n\n".join(reasoning)
     if refusals:
@@ -581,18 +566,12 @@ def parse_response(body: Any) -> ChatCompletion:
     if calls:
         message["tool_calls"] = calls
     created = body.get("created_at")
-    completion: dict[str, Any] = {
-        "id": str(body.get("id") or f"resp_{uuid.uuid4().hex[:24]}"),
-        "object": "chat.completion",
-        "created": int(created) if isinstance(created, (int, float)) else int(time.time()),
-        "model": str(body.get("model") or ""),
-        "choices": [
-            {"index": 0, "message": message, "finish_reason": finish_reason(body, bool(calls)),
-             **({"logprobs": {"content": logprobs, "refusal": None}} if logprobs else {})}
-        ],
-        "usage": convert_usage(body.get("usage")),
-    }
-    return cast(ChatCompletion, completion)
+    return one_choice_completion(
+        str(body.get("id") or f"resp_{uuid.uuid4().hex[:24]}"),
+        int(created) if isinstance(created, (int, float)) else int(time.time()),
+        str(body.get("model") or ""), message, finish_reason(body, bool(calls)),
+        convert_usage(body.get("usage")),
+        **({"logprobs": {"content": logprobs, "refusal": None}} if logprobs else {}))
 
 
 # --------------------------------------------------------------------------- stream

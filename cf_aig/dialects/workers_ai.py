@@ -28,7 +28,13 @@ from ..errors import ConfigurationError, ResponseDecodeError
 from ..profiles import get_profile, is_workers_ai
 from ..types import Api, ChatCompletion, ChatRequest
 from . import Capabilities, StreamState, ToolChoiceForm
-from ._common import SHAPE_ERRORS, shape_error, strip_history_extras, unwrap_envelope
+from ._common import (
+    SHAPE_ERRORS,
+    one_choice_completion,
+    shape_error,
+    strip_history_extras,
+    unwrap_envelope,
+)
 from .chat import (
     ChunkStream,
     chat_capabilities,
@@ -299,21 +305,9 @@ def classic_to_completion(result: dict[str, Any], model: str = "") -> ChatComple
     for key in ("reasoning_content", "reasoning"):
         if isinstance(result.get(key), str):
             message["reasoning_content"] = result[key]
-    completion: dict[str, Any] = {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": "tool_calls" if calls else result.get("finish_reason", "stop"),
-            }
-        ],
-        "usage": result.get("usage"),
-    }
-    return completion  # type: ignore[return-value]
+    return one_choice_completion(
+        f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time()), model, message,
+        "tool_calls" if calls else result.get("finish_reason", "stop"), result.get("usage"))
 
 
 WORKERS_AI = WorkersAIDialect()
