@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Any, cast
 
-from ..accumulate import monotonic_usage, new_tool_call_id
+from ..accumulate import build_tool_call, monotonic_usage
 from ..errors import (
     CfAigError,
     ConfigurationError,
@@ -124,16 +124,7 @@ def normalize_tool_call(call: dict[str, Any]) -> dict[str, Any]:
     fn = call.get("function")
     if not isinstance(fn, dict):  # legacy {"name", "arguments"}
         fn = {"name": call.get("name"), "arguments": call.get("arguments")}
-    args = fn.get("arguments")
-    if args is None:
-        args = "{}"
-    elif not isinstance(args, str):
-        args = json.dumps(args, ensure_ascii=False)
-    return {
-        "id": call.get("id") or new_tool_call_id(),
-        "type": "function",
-        "function": {"name": fn.get("name") or "", "arguments": args},
-    }
+    return dict(build_tool_call(call.get("id"), fn.get("name"), fn.get("arguments")))
 
 
 def normalize_completion(body: dict[str, Any]) -> ChatCompletion:
@@ -369,6 +360,21 @@ def chat_capabilities(model: str, path: str = "/ai/v1/chat/completions") -> Capa
     )
 
 
+def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    """A canonical request as a Chat Completions body (also unified ``/ai/run``'s input for
+    non-Workers-AI models): history extras stripped; a stream asks for the usage chunk
+    (unless ``stream_options`` says otherwise), a non-stream sends no stream keys."""
+    body: dict[str, Any] = dict(request)
+    body["messages"] = strip_history_extras(list(body.get("messages") or []))
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True, **dict(body.get("stream_options") or {})}
+    else:
+        body.pop("stream", None)
+        body.pop("stream_options", None)
+    return body
+
+
 class ChatCompletionsDialect:
     """The gateway's OpenAI-compatible endpoint: bodies pass through as they are."""
 
@@ -382,17 +388,7 @@ class ChatCompletionsDialect:
 
     def build(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
         check_chat_extensions(request, "/ai/v1/chat/completions")
-        body: dict[str, Any] = dict(request)
-        body["messages"] = strip_history_extras(body.get("messages") or [])
-        if stream:
-            body["stream"] = True
-            opts = dict(body.get("stream_options") or {})
-            opts.setdefault("include_usage", True)
-            body["stream_options"] = opts
-        else:
-            body.pop("stream", None)
-            body.pop("stream_options", None)
-        return body
+        return chat_body(request, stream=stream)
 
     def parse(self, body: Any) -> ChatCompletion:
         body = unwrap_envelope(body)  # tolerate a v4 envelope around the completion

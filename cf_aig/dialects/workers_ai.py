@@ -37,6 +37,7 @@ from ._common import (
 )
 from .chat import (
     ChunkStream,
+    chat_body,
     chat_capabilities,
     check_chat_extensions,
     normalize_completion,
@@ -242,16 +243,9 @@ class WorkersAIDialect:
             body.pop("model", None)
             return {"model": model, "input": body}
         check_chat_extensions(request, f"api='run' ({run_path(model)}) for {model}")
-        if not is_workers_ai(model):
-            inner = {k: v for k, v in request.items() if k != "model"}
-            inner["messages"] = strip_history_extras(list(request.get("messages") or []))
-            if stream:  # the input is a Chat Completions body: ask for the usage chunk
-                inner["stream"] = True
-                inner["stream_options"] = {**dict(request.get("stream_options") or {}),
-                                           "include_usage": True}
-            else:
-                inner.pop("stream", None)
-                inner.pop("stream_options", None)
+        if not is_workers_ai(model):  # the input is a Chat Completions body
+            inner = chat_body(request, stream=stream)
+            inner.pop("model", None)
             return {"model": model, "input": inner}
         profile = get_profile(model)
         body = (

@@ -100,3 +100,18 @@ def test_request_feature_carried_or_refused_as_declared(api: str, model: str,
     wire = json.dumps(body)
     assert "ENDMARK" in wire or feature != "stop"
     assert "UklGRg==" in wire or feature != "audio"
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_chat_body_stream_options_alike_on_chat_completions_and_unified_run(
+        include_usage: bool) -> None:
+    # /ai/run's input for a non-Workers-AI model is a Chat Completions body: built by the
+    # same rule (the run path used to force include_usage=True over the caller's choice).
+    req = {"model": "openai/gpt-5.5", "messages": [{"role": "user", "content": "Hi"}],
+           "stream_options": {"include_usage": include_usage}}
+    chat = get_dialect("chat_completions").build(req, stream=True)  # type: ignore[arg-type]
+    run = get_dialect("run").build(req, stream=True)  # type: ignore[arg-type]
+    assert run["input"] == {k: v for k, v in chat.items() if k != "model"}
+    assert run["input"]["stream_options"] == {"include_usage": include_usage}
+    plain = get_dialect("run").build(req, stream=False)  # type: ignore[arg-type]
+    assert "stream_options" not in plain["input"] and "stream" not in plain["input"]
