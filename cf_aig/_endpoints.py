@@ -25,7 +25,7 @@ from ._protocol import (
 )
 from .accumulate import ChunkAccumulator
 from .dialects import Dialect, get_dialect
-from .dialects.chat import check_error, completion_to_chunks, loads
+from .dialects._common import completion_to_chunks, loads, unwrap_envelope
 from .dialects.workers_ai import run_body, run_path
 from .embeddings import (
     check_embedding_args,
@@ -87,11 +87,7 @@ def _as_completion(dialect: Dialect, model: str, response: httpx.Response, body:
 def unwrap_v4(response: httpx.Response, body: bytes | None) -> Any:
     """A JSON body's ``result`` (v4 envelope removed); error envelopes raise."""
     assert body is not None
-    obj = loads(body, "response body")
-    check_error(obj, response.status_code)
-    if isinstance(obj, dict) and "success" in obj and "result" in obj:
-        return obj["result"]
-    return obj
+    return unwrap_envelope(loads(body, "response body"), response.status_code)
 
 
 def _deadline(response: httpx.Response) -> float | None:

@@ -42,7 +42,7 @@ from pydantic_core import to_json
 
 from ._ids import check_model_id, model_path
 from ._protocol import Call, CallPolicy, Sleep
-from .dialects.chat import check_error, loads
+from .dialects._common import loads, unwrap_envelope
 from .errors import (
     BatchTimeoutError,
     CfAigError,
@@ -203,10 +203,7 @@ def _check(
 
 def _result_of(response: httpx.Response, body: bytes | None) -> Any:
     assert body is not None
-    obj = loads(body, "batch reply")
-    check_error(obj, response.status_code)
-    if isinstance(obj, dict) and "success" in obj and "result" in obj:
-        obj = obj["result"]
+    obj = unwrap_envelope(loads(body, "batch reply"), response.status_code)
     if not isinstance(obj, dict):
         raise ResponseDecodeError(f"unexpected batch reply: {str(obj)[:200]}")
     return obj

@@ -102,10 +102,11 @@ FINISH_REASONS: dict[str, str] = {
 canonical OpenAI ones; every dialect maps through this one table."""
 
 
-def unwrap_envelope(body: Any) -> Any:
-    """Raise the typed error of an error body; else the body without its v4 envelope
-    (``{"success", "result"}`` → ``result``), or as it is when it has none."""
-    check_error(body)
+def unwrap_envelope(body: Any, status: int | None = None) -> Any:
+    """Raise the typed error of an error body (``status``: the HTTP status, when the body
+    names none); else the body without its v4 envelope (``{"success", "result"}`` →
+    ``result``), or as it is when it has none."""
+    check_error(body, status)
     if isinstance(body, dict) and "success" in body and "result" in body:
         return body["result"]
     return body
