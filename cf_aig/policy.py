@@ -51,7 +51,7 @@ from typing import Any, Literal
 from .accumulate import build_tool_call
 from .dialects import capabilities
 from .errors import ConfigurationError
-from .profiles import get_profile
+from .profiles import ModelProfile, get_profile
 from .reasoning import apply_reasoning
 
 logger = logging.getLogger(__name__)
@@ -293,6 +293,27 @@ _IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
 _FILE_PARTS = frozenset({"file", "input_file", "document"})
 
 
+def media_refusal(profile: ModelProfile, kind: Literal["image", "file"]) -> str | None:
+    """Why the model of ``profile`` cannot take an image (or a file: PDF document) input,
+    or ``None`` when it can or its profile is unknown. The one rule both adapters apply
+    (LlamaIndex also while converting blocks, with its own error class).
+
+    >>> media_refusal(get_profile("@cf/moonshotai/kimi-k2.6"), "file")  # doctest: +ELLIPSIS
+    '@cf/moonshotai/kimi-k2.6 does not read files (PDF documents) by its profile; ...'
+    """
+    if not profile.known:
+        return None
+    if kind == "image" and not profile.vision:
+        return (f"{profile.model} does not see images by its profile; use a vision model "
+                "(for example openai/gpt-5.5, @cf/meta/llama-4-scout-17b-16e-instruct) or "
+                "remove the image")
+    if kind == "file" and not profile.pdf_input:
+        return (f"{profile.model} does not read files (PDF documents) by its profile; use a "
+                "model that does (for example openai/gpt-5.5 or anthropic/claude-sonnet-4.5),"
+                " or remove the file")
+    return None
+
+
 def check_media(request: Mapping[str, Any]) -> None:
     """Images need a model that sees, files (PDF) one that reads them: by the model's
     profile (unknown models pass), in every message, tool results included. Otherwise a
@@ -303,27 +324,20 @@ def check_media(request: Mapping[str, Any]) -> None:
     Traceback (most recent call last):
     ...
     cf_aig.errors.ConfigurationError: messages[0]: openai/gpt-4o-mini does not read files \
-(PDF) by its profile; use a model that does (for example openai/gpt-5.5 or \
+(PDF documents) by its profile; use a model that does (for example openai/gpt-5.5 or \
 anthropic/claude-sonnet-4.5), or remove the file
     """
-    model = str(request.get("model") or "")
-    profile = get_profile(model)
+    profile = get_profile(str(request.get("model") or ""))
     if not profile.known:
         return
     for i, message in enumerate(request.get("messages") or ()):
         content = message.get("content") if isinstance(message, Mapping) else None
         kinds = {p.get("type") for p in content if isinstance(p, Mapping)} \
             if isinstance(content, list) else set()
-        if kinds & _IMAGE_PARTS and not profile.vision:
-            raise ConfigurationError(
-                f"messages[{i}]: {model} does not see images by its profile; use a vision "
-                "model (for example openai/gpt-5.5, @cf/meta/llama-4-scout-17b-16e-instruct) "
-                "or remove the image")
-        if kinds & _FILE_PARTS and not profile.pdf_input:
-            raise ConfigurationError(
-                f"messages[{i}]: {model} does not read files (PDF) by its profile; use a "
-                "model that does (for example openai/gpt-5.5 or anthropic/claude-sonnet-4.5), "
-                "or remove the file")
+        why = media_refusal(profile, "image") if kinds & _IMAGE_PARTS else None
+        why = why or (media_refusal(profile, "file") if kinds & _FILE_PARTS else None)
+        if why:
+            raise ConfigurationError(f"messages[{i}]: {why}")
 
 
 def apply_request_policy(request: dict[str, Any], api: str) -> dict[str, Any]:
@@ -421,6 +435,7 @@ __all__ = [
     "can_force_tools",
     "check_cache_marks",
     "keeps_signed_thinking",
+    "media_refusal",
     "normalize_tool_choice",
     "parallel_tool_calls",
     "place_max_tokens",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from llama_index.core.base.llms.types import (
     AudioBlock,
@@ -39,8 +39,13 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 from pydantic_core import from_json
 
-from cf_aig.accumulate import LIST_EXTRAS, merge_tool_call_delta, new_tool_call_id
-from cf_aig.policy import build_tool_call, token_usage
+from cf_aig.accumulate import (
+    LIST_EXTRAS,
+    merge_tool_call_delta,
+    native_stop_of,
+    new_tool_call_id,
+)
+from cf_aig.policy import build_tool_call, media_refusal, token_usage
 from cf_aig.profiles import ModelProfile
 
 if TYPE_CHECKING:
@@ -107,12 +112,11 @@ def _audio_part(block: AudioBlock) -> dict[str, Any]:
                                                    "format": "mp3" if fmt == "mpeg" else fmt}}
 
 
-def _check(flag: bool, profile: ModelProfile | None, what: str) -> None:
-    if profile is not None and profile.known and not flag:
-        raise UnsupportedContentError(
-            f"{profile.model} does not accept {what} input; use a model that does "
-            "(for example openai/gpt-5.5) or remove the block"
-        )
+def _check(profile: ModelProfile | None, kind: Literal["image", "file"]) -> None:
+    """The core's media rule (:func:`cf_aig.policy.media_refusal`), raised while converting."""
+    why = media_refusal(profile, kind) if profile is not None else None
+    if why:
+        raise UnsupportedContentError(why)
 
 
 def _content_parts(
@@ -122,10 +126,10 @@ def _content_parts(
         if isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
-            _check(profile.vision if profile else True, profile, "image")
+            _check(profile, "image")
             parts.append(_image_part(block))
         elif isinstance(block, DocumentBlock):
-            _check(profile.pdf_input if profile else True, profile, "document (PDF)")
+            _check(profile, "file")
             parts.append(_document_part(block))
         elif isinstance(block, CitableBlock):
             _content_parts(block.content, profile, parts)
@@ -393,6 +397,7 @@ def completion_to_response(
     if gateway is not None:
         extra["gateway"] = gateway
     extra["finish_reason"] = choices[0].get("finish_reason")
+    extra.update(native_stop_of(choices[0]))  # Anthropic's own stop_reason (pause_turn...)
     return ChatResponse(message=message, raw=completion, additional_kwargs=extra,
                         logprobs=logprobs_of(choices[0].get("logprobs")))
 
@@ -446,8 +451,8 @@ class StreamConverter:
     The usage chunk yields a last response with ``delta=""`` and the token counts.
     """
 
-    __slots__ = ("_blocks", "_calls", "_dirty", "_logprobs", "_native", "_signed", "content",
-                 "finish_reason", "gateway", "reasoning")
+    __slots__ = ("_blocks", "_calls", "_dirty", "_logprobs", "_native", "_signed", "_stop",
+                 "content", "finish_reason", "gateway", "reasoning")
 
     def __init__(self, gateway: Mapping[str, Any] | None = None) -> None:
         self.gateway = gateway
@@ -460,6 +465,7 @@ class StreamConverter:
         self._signed: list[dict[str, Any]] = []  # signed thinking blocks, for the round trip
         self._native: dict[str, list[Any]] = {}  # annotations, server tool calls/results
         self._logprobs: list[list[LogProb]] = []
+        self._stop: dict[str, Any] = {}  # the provider's own stop reason
 
     def _merge(self, frag: Mapping[str, Any]) -> None:
         merge_tool_call_delta(self._calls, frag)
@@ -506,6 +512,7 @@ class StreamConverter:
                 for frag in frags:
                     self._merge(frag)
             self._logprobs += logprobs_of(choice.get("logprobs")) or ()
+            self._stop.update(native_stop_of(choice))
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
                 self._finish_ids()
@@ -536,5 +543,6 @@ class StreamConverter:
             extra.update(usage_kwargs(usage))
         if self.finish_reason:
             extra["finish_reason"] = self.finish_reason
+        extra.update(self._stop)
         return ChatResponse(message=message, delta=text, raw=chunk, additional_kwargs=extra,
                             logprobs=list(self._logprobs) if self._logprobs else None)

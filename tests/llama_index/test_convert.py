@@ -357,3 +357,22 @@ def test_tool_to_canonical() -> None:
     json.dumps(spec)
 
 
+
+
+@pytest.mark.parametrize(("model", "kind"), [("@cf/meta/llama-3.1-8b-instruct", "image"),
+                                             ("@cf/moonshotai/kimi-k2.6", "file")])
+def test_media_refusal_is_the_core_rule(model: str, kind: str) -> None:
+    # The converter refuses with the very rule (and words) the core applies for LangChain.
+    from cf_aig.errors import ConfigurationError
+    from cf_aig.policy import check_media, media_refusal
+
+    block = (ImageBlock(url="https://example.com/a.png") if kind == "image"
+             else DocumentBlock(data=b"%PDF-1.4"))
+    with pytest.raises(UnsupportedContentError) as converted:
+        message_to_canonical(ChatMessage(role="user", blocks=[block]), get_profile(model))
+    part = ({"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+            if kind == "image" else {"type": "file", "file": {"file_data": "data:"}})
+    with pytest.raises(ConfigurationError) as core:
+        check_media({"model": model, "messages": [{"role": "user", "content": [part]}]})
+    assert str(converted.value) == media_refusal(get_profile(model), kind)  # type: ignore[arg-type]
+    assert str(core.value) == f"messages[0]: {converted.value}"
