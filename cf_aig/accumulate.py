@@ -85,12 +85,27 @@ def monotonic_usage(
 LIST_EXTRAS = ("annotations", "server_tool_calls", "server_tool_results")
 """Canonical message extensions that stream as lists and are concatenated."""
 
+NATIVE_STOP_KEYS = ("stop_reason", "stop_sequence")
+"""Choice extensions: the provider's own stop reason (Anthropic's ``pause_turn``,
+``stop_sequence``...; Workers AI's ``stop_reason``) and the stop sequence that matched,
+kept beside the canonical ``finish_reason``, which cannot tell them apart."""
+
+
+def native_stop_of(choice: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`NATIVE_STOP_KEYS` a (chunk) choice carries, for adapters to surface.
+
+    >>> native_stop_of({"finish_reason": "stop", "stop_reason": "pause_turn"})
+    {'stop_reason': 'pause_turn'}
+    """
+    return {key: choice[key] for key in NATIVE_STOP_KEYS if choice.get(key) is not None}
+
 
 class _ChoiceState:
     __slots__ = (
         "content",
         "extras",
         "finish_reason",
+        "native_stop",
         "reasoning",
         "refusal",
         "role",
@@ -107,6 +122,7 @@ class _ChoiceState:
         self.thinking: list[dict[str, Any]] = []
         self.extras: dict[str, list[Any]] = {}  # LIST_EXTRAS, in arrival order
         self.finish_reason: str | None = None
+        self.native_stop: dict[str, Any] = {}  # NATIVE_STOP_KEYS
 
 
 def merge_tool_call_delta(calls: dict[int, dict[str, Any]], delta: Mapping[str, Any]) -> None:
@@ -193,6 +209,7 @@ class ChunkAccumulator:
                 merge_tool_call_delta(state.tool_calls, tc)
             if choice.get("finish_reason"):
                 state.finish_reason = choice["finish_reason"]
+            state.native_stop.update(native_stop_of(choice))
 
     def completion(self) -> ChatCompletion:
         choices: list[Choice] = []
@@ -209,7 +226,10 @@ class ChunkAccumulator:
                 message["tool_calls"] = finish_tool_calls(st.tool_calls)
             for key, items in st.extras.items():
                 message[key] = items  # type: ignore[literal-required]
-            choices.append({"index": index, "message": message, "finish_reason": st.finish_reason})
+            choice: Choice = {"index": index, "message": message,
+                              "finish_reason": st.finish_reason}
+            choice.update(st.native_stop)  # type: ignore[typeddict-item]
+            choices.append(choice)
         return {
             "id": self.id or "",
             "object": "chat.completion",

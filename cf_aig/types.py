@@ -109,6 +109,10 @@ class Choice(TypedDict, total=False):
     message: Message
     finish_reason: str | None
     logprobs: Any
+    # The provider's own stop reason and matched stop sequence, when it names them
+    # (Anthropic ``pause_turn``/``stop_sequence``...): see accumulate.NATIVE_STOP_KEYS.
+    stop_reason: Any
+    stop_sequence: str | None
 
 
 class ChatCompletion(TypedDict, total=False):
@@ -139,6 +143,8 @@ class ChunkChoice(TypedDict, total=False):
     delta: Delta
     finish_reason: str | None
     logprobs: Any
+    stop_reason: Any
+    stop_sequence: str | None
 
 
 class ChatCompletionChunk(TypedDict, total=False):

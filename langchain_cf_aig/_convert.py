@@ -38,6 +38,7 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from cf_aig import GatewayInfo
+from cf_aig.accumulate import native_stop_of
 from cf_aig.policy import build_tool_call, token_usage
 
 from ._translate import (  # also registers the v1 block translator
@@ -507,6 +508,7 @@ def completion_to_result(
     gateway = info.as_dict() if info else {}
     for choice in completion.get("choices") or ():
         meta = response_metadata(completion, info, choice.get("finish_reason"), gateway)
+        meta.update(native_stop_of(choice))  # Anthropic's stop_reason, as ChatAnthropic
         if choice.get("logprobs"):
             meta["logprobs"] = choice["logprobs"]
         msg = message_from_dict(choice.get("message") or {}, meta, usage)
@@ -539,6 +541,7 @@ class ChunkConverter:
         "info",
         "logprobs",
         "model",
+        "native_stop",
         "usage",
     )
 
@@ -555,6 +558,7 @@ class ChunkConverter:
         self.id: str | None = None
         self.model: str | None = None
         self.logprobs: list[Any] | None = None
+        self.native_stop: dict[str, Any] = {}
 
     def feed(self, chunk: Mapping[str, Any]) -> ChatGenerationChunk | None:
         if self.id is None:
@@ -571,6 +575,7 @@ class ChunkConverter:
             return None  # LangChain streams one generation
         if choice.get("finish_reason"):
             self.finish_reason = choice["finish_reason"]
+        self.native_stop.update(native_stop_of(choice))
         lp = choice.get("logprobs")
         if lp and isinstance(lp, Mapping) and lp.get("content"):
             self.logprobs = (self.logprobs or []) + list(lp["content"])
@@ -626,6 +631,7 @@ class ChunkConverter:
         meta = response_metadata(
             {"id": self.id, "model": self.model}, self.info, self.finish_reason
         )
+        meta.update(self.native_stop)
         if self.logprobs is not None:
             meta["logprobs"] = {"content": self.logprobs}
         usage = usage_to_metadata(self.usage) if self.usage and self.include_usage else None

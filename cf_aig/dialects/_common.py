@@ -26,6 +26,7 @@ from typing import Any, cast
 
 from pydantic_core import from_json
 
+from ..accumulate import native_stop_of
 from ..errors import (
     CfAigError,
     ConfigurationError,
@@ -201,6 +202,7 @@ def completion_to_chunks(completion: ChatCompletion) -> list[ChatCompletionChunk
         }
         if choice.get("logprobs"):  # token log-probabilities travel with their chunk
             chunk_choice["logprobs"] = choice["logprobs"]
+        chunk_choice.update(native_stop_of(choice))  # e.g. Anthropic's pause_turn
         chunks.append(make_chunk(base, [chunk_choice]))
     if completion.get("usage"):
         chunks.append(make_chunk(base, [], completion["usage"]))

@@ -68,7 +68,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from ..accumulate import build_tool_call
+from ..accumulate import NATIVE_STOP_KEYS, build_tool_call
 from ..errors import (
     ConfigurationError,
     ResponseDecodeError,
@@ -603,6 +603,20 @@ def finish_reason(stop_reason: Any, has_tool_calls: bool = False) -> str:
     return "tool_calls" if has_tool_calls else "stop"
 
 
+def native_stop(obj: Any) -> dict[str, Any]:
+    """Anthropic's own ``stop_reason`` and the ``stop_sequence`` that matched, kept beside
+    the canonical ``finish_reason`` (:data:`~cf_aig.accumulate.NATIVE_STOP_KEYS`):
+    ``pause_turn`` (a server-tool loop paused; send the answer back to continue) and
+    ``stop_sequence`` both read ``"stop"`` there.
+
+    >>> native_stop({"stop_reason": "stop_sequence", "stop_sequence": "END"})
+    {'stop_reason': 'stop_sequence', 'stop_sequence': 'END'}
+    """
+    if not isinstance(obj, dict):
+        return {}
+    return {key: obj[key] for key in NATIVE_STOP_KEYS if isinstance(obj.get(key), str)}
+
+
 def _arguments(value: Any) -> str:
     return json.dumps(value if value is not None else {}, ensure_ascii=False)
 
@@ -686,7 +700,8 @@ def parse_message(body: Any) -> ChatCompletion:
     return one_choice_completion(
         str(body.get("id") or f"msg_{uuid.uuid4().hex[:24]}"), int(time.time()),
         str(body.get("model") or ""), message,
-        finish_reason(body.get("stop_reason"), bool(calls)), convert_usage(body.get("usage")))
+        finish_reason(body.get("stop_reason"), bool(calls)), convert_usage(body.get("usage")),
+        **native_stop(body))
 
 
 # --------------------------------------------------------------------------- stream
@@ -902,7 +917,9 @@ class MessagesStream(TypedEventStream):
         if reason is None:
             return []
         self._reason = finish_reason(reason, self._tools > 0)
-        return [self._delta({}, self._reason)]
+        chunk = self._delta({}, self._reason)
+        chunk["choices"][0].update(native_stop(delta))  # type: ignore[typeddict-item]
+        return [chunk]
 
     def _stop(self) -> list[ChatCompletionChunk]:
         if self._done:

@@ -75,3 +75,75 @@ def test_llama_index_stream_answered_with_json_keeps_logprobs() -> None:
     assert last.logprobs is not None
     assert [[p.token for p in alts] for alts in last.logprobs] == \
         [[p.token for p in alts] for alts in whole.logprobs]
+
+
+PAUSED = {"id": "msg_p", "type": "message", "role": "assistant", "model": "claude",
+          "content": [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search",
+                       "input": {"query": "paris"}}],
+          "stop_reason": "pause_turn", "stop_sequence": None,
+          "usage": {"input_tokens": 9, "output_tokens": 3}}
+
+
+def test_anthropic_pause_turn_is_kept_beside_the_canonical_finish_reason() -> None:
+    """A paused server-tool loop must be resumed by the caller: 'stop' alone hides it."""
+    from cf_aig.dialects._common import completion_to_chunks
+
+    choice = get_dialect("messages").parse(PAUSED)["choices"][0]
+    assert (choice["finish_reason"], choice.get("stop_reason")) == ("stop", "pause_turn")
+    assert "stop_sequence" not in choice
+    replayed = ChunkAccumulator()  # a JSON answer to a stream keeps it too
+    for chunk in completion_to_chunks(get_dialect("messages").parse(PAUSED)):
+        replayed.add(chunk)
+    assert replayed.completion()["choices"][0].get("stop_reason") == "pause_turn"
+
+    streamed = merged("messages", "anthropic/claude-sonnet-4.5", [
+        {"type": "message_start", "message": {**PAUSED, "content": [], "stop_reason": None}},
+        {"type": "message_delta", "delta": {"stop_reason": "pause_turn",
+                                            "stop_sequence": None},
+         "usage": {"output_tokens": 3}},
+        {"type": "message_stop"}])
+    assert streamed["choices"][0].get("stop_reason") == "pause_turn"
+
+
+def test_both_adapters_report_anthropic_stop_reason_and_sequence_like_chat_anthropic() -> None:
+    """ChatAnthropic puts stop_reason/stop_sequence in response_metadata; ours did not (the
+    matched stop sequence, and a pause_turn, read only finish_reason='stop')."""
+    pytest.importorskip("llama_index.core")
+    import asyncio
+
+    from llama_index.core.llms import ChatMessage
+
+    from cf_aig.emulator import Emulator
+    from langchain_cf_aig import ChatCloudflareAIGateway
+    from llama_index_cf_aig import CloudflareAIGateway
+
+    want = {"stop_reason": "stop_sequence", "stop_sequence": "emulated"}
+    with Emulator() as emu:
+        kw: dict[str, Any] = {"account_id": "acct", "api_token": "token-0123456789",
+                              "base_url": emu.base_url}
+        for api in ("messages", "run"):
+            lc = ChatCloudflareAIGateway(model="anthropic/claude-sonnet-4.5", api=api, **kw)
+            whole = lc.invoke("Hello", stop=["emulated"])
+            streamed = None
+            for chunk in lc.stream("Hello", stop=["emulated"]):
+                streamed = chunk if streamed is None else streamed + chunk
+            assert streamed is not None
+            for meta in (whole.response_metadata, streamed.response_metadata):
+                assert {k: meta.get(k) for k in want} == want, (api, meta)
+                assert meta["finish_reason"] == "stop"
+
+            li = CloudflareAIGateway(model="anthropic/claude-sonnet-4.5", api=api, **kw)
+            msgs = [ChatMessage(role="user", content="Hello")]
+            one = li.chat(msgs, stop=["emulated"])
+            *_, last = li.stream_chat(msgs, stop=["emulated"])
+
+            async def later() -> Any:
+                gen = await li.astream_chat(msgs, stop=["emulated"])
+                out = None
+                async for out in gen:
+                    pass
+                return out
+            alast = asyncio.run(later())
+            for response in (one, last, alast):
+                extra = response.additional_kwargs
+                assert {k: extra.get(k) for k in want} == want, (api, extra)
