@@ -589,8 +589,8 @@ class ResponsesStream(TypedEventStream):
     [{'index': 0, 'delta': {'content': 'Hi'}, 'finish_reason': None}]
     """
 
-    __slots__ = ("_annotated", "_bases", "_emitted", "_items", "_reasoned", "_seen", "_segment",
-                 "_text_len", "_tools")
+    __slots__ = ("_annotated", "_bases", "_builtins", "_emitted", "_items", "_reasoned", "_seen",
+                 "_segment", "_text_len", "_tools")
     ID_PREFIX = "resp"
     LABEL = "Responses"
     TERMINAL = "response.completed"
@@ -606,6 +606,7 @@ class ResponsesStream(TypedEventStream):
         self._text_len = 0  # characters of content streamed so far
         self._bases: dict[tuple[str, int], int] = {}  # text part → its offset in content
         self._annotated: set[tuple[str, int]] = set()  # text parts whose annotations came
+        self._builtins: set[str] = set()  # provider-run tool items already emitted
 
     def _delta(self, delta: dict[str, Any], reason: str | None = None) -> ChatCompletionChunk:
         self._emitted = True
@@ -763,6 +764,7 @@ class ResponsesStream(TypedEventStream):
             return self._arguments(ref, item.get("arguments"), True)
         if _is_builtin_call(item):
             call, result = server_tool_call(item)
+            self._builtins.add(call["id"])
             delta: dict[str, Any] = {"server_tool_calls": [call]}
             if result is not None:
                 delta["server_tool_results"] = [result]
@@ -802,6 +804,20 @@ class ResponsesStream(TypedEventStream):
         self._items[index] = True
         return [self._delta({"tool_calls": [{"index": index, "function": {"arguments": text}}]})]
 
+    def _unstreamed_calls(self, output: Any) -> list[ChatCompletionChunk]:
+        """Function calls and provider-run tool items the terminal ``response`` lists but
+        no item event announced (a stream that sent only text deltas): emitted now, so a
+        ``tool_calls`` finish never comes without its calls."""
+        out: list[ChatCompletionChunk] = []
+        for i, item in enumerate(output if isinstance(output, list) else ()):
+            if not isinstance(item, dict):
+                continue
+            ident = str(item.get("id") or "")  # without one, only if none was emitted
+            if item.get("type") == "function_call" or (_is_builtin_call(item) and (
+                    ident not in self._builtins if ident else not self._builtins)):
+                out += self._item_done({"item": item, "output_index": i})
+        return out
+
     def _terminal(self, response: Any) -> list[ChatCompletionChunk]:
         if self._done:
             return []
@@ -813,11 +829,12 @@ class ResponsesStream(TypedEventStream):
         if not self._emitted and isinstance(output, list) and output:
             # nothing streamed: the terminal event carries the whole answer
             return completion_to_chunks(parse_response(response))
+        out = self._unstreamed_calls(output)
         has_calls = bool(self._items) or (
             isinstance(output, list)
             and any(isinstance(i, dict) and i.get("type") == "function_call" for i in output)
         )
-        out = [self._delta({}, finish_reason(response, has_calls))]
+        out.append(self._delta({}, finish_reason(response, has_calls)))
         usage = convert_usage(response.get("usage"))
         if usage is not None:
             out.append(make_chunk(self._base(), [], usage))

@@ -105,6 +105,13 @@ def test_anthropic_pause_turn_is_kept_beside_the_canonical_finish_reason() -> No
     assert streamed["choices"][0].get("stop_reason") == "pause_turn"
 
 
+async def _last_async(llm: Any, msgs: list[Any]) -> Any:
+    last = None
+    async for response in await llm.astream_chat(msgs, stop=["emulated"]):
+        last = response
+    return last
+
+
 def test_both_adapters_report_anthropic_stop_reason_and_sequence_like_chat_anthropic() -> None:
     """ChatAnthropic puts stop_reason/stop_sequence in response_metadata; ours did not (the
     matched stop sequence, and a pause_turn, read only finish_reason='stop')."""
@@ -137,13 +144,56 @@ def test_both_adapters_report_anthropic_stop_reason_and_sequence_like_chat_anthr
             one = li.chat(msgs, stop=["emulated"])
             *_, last = li.stream_chat(msgs, stop=["emulated"])
 
-            async def later() -> Any:
-                gen = await li.astream_chat(msgs, stop=["emulated"])
-                out = None
-                async for out in gen:
-                    pass
-                return out
-            alast = asyncio.run(later())
+            alast = asyncio.run(_last_async(li, msgs))
             for response in (one, last, alast):
                 extra = response.additional_kwargs
                 assert {k: extra.get(k) for k in want} == want, (api, extra)
+
+
+def _responses_stream(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return merged("responses", "openai/gpt-5.5", events)
+
+
+FINAL: dict[str, Any] = {"id": "resp_1", "status": "completed", "model": "gpt-5.5", "output": [
+    {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+     "content": [{"type": "output_text", "text": "Let me check.", "annotations": []}]},
+    {"type": "web_search_call", "id": "ws_1", "status": "completed",
+     "action": {"type": "search", "query": "paris"}},
+    {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get_weather",
+     "arguments": '{"city":"Paris"}', "status": "completed"}],
+    "usage": {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}}
+
+
+def test_responses_calls_only_in_the_terminal_event_are_not_lost() -> None:
+    """A stripped-down stream (text deltas, then response.completed) still yields the
+    function call and the provider-run tool item the final response lists."""
+    done = _responses_stream([
+        {"type": "response.created", "response": {"id": "resp_1", "output": []}},
+        {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+         "content_index": 0, "delta": "Let me check."},
+        {"type": "response.completed", "response": FINAL}])
+    choice = done["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["tool_calls"] == [{"id": "call_1", "type": "function", "function": {
+        "name": "get_weather", "arguments": '{"city":"Paris"}'}}]
+    assert [c["id"] for c in choice["message"]["server_tool_calls"]] == ["ws_1"]
+    assert choice["message"] == get_dialect("responses").parse(FINAL)["choices"][0]["message"]
+
+
+def test_responses_full_event_stream_is_not_doubled_by_the_terminal_event() -> None:
+    call, search = FINAL["output"][2], FINAL["output"][1]
+    done = _responses_stream([
+        {"type": "response.created", "response": {"id": "resp_1", "output": []}},
+        {"type": "response.output_item.done", "output_index": 1, "item": search},
+        {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+         "content_index": 0, "delta": "Let me check."},
+        {"type": "response.output_item.added", "output_index": 2,
+         "item": {**call, "arguments": "", "status": "in_progress"}},
+        {"type": "response.function_call_arguments.delta", "item_id": "fc_1",
+         "output_index": 2, "delta": '{"city":'},
+        {"type": "response.function_call_arguments.delta", "item_id": "fc_1",
+         "output_index": 2, "delta": '"Paris"}'},
+        {"type": "response.output_item.done", "output_index": 2, "item": call},
+        {"type": "response.completed", "response": FINAL}])
+    assert done["choices"][0]["message"] == \
+        get_dialect("responses").parse(FINAL)["choices"][0]["message"]
