@@ -6,6 +6,8 @@
   wrong shape (a list where an object was due, a missing key) fails with one of
   :data:`SHAPE_ERRORS`; every dialect (and the client's stream loop) catches exactly those
   and raises :func:`shape_error`'s :class:`~cf_aig.errors.ResponseDecodeError`;
+- :func:`refuse_unknown_keys` — a key a translated wire cannot carry is refused, never
+  dropped;
 - :func:`unwrap_envelope` — error check plus the v4 ``{"success", "result"}`` envelope;
 - :data:`FINISH_REASONS`, :func:`text_of_parts`, :func:`normalize_text_and_reasoning`,
   :func:`strip_history_extras`;
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 from pydantic_core import from_json
@@ -101,6 +104,27 @@ FINISH_REASONS: dict[str, str] = {
 }
 """Provider spellings of finish reasons (Workers AI, Anthropic ``stop_reason``) → the
 canonical OpenAI ones; every dialect maps through this one table."""
+
+
+def refuse_unknown_keys(req: Mapping[str, Any], known: Collection[str], where: str,
+                        api: str) -> None:
+    """Nothing silently lost on a translated wire: a request key the endpoint has no
+    equivalent for, or ``n`` other than 1, is a :class:`~cf_aig.errors.ConfigurationError`
+    naming the key, the endpoint and where it can go (Chat Completions).
+
+    >>> refuse_unknown_keys({"seed": 1}, {"model"}, "/ai/v1/messages", "messages")
+    Traceback (most recent call last):
+    ...
+    cf_aig.errors.ConfigurationError: 'seed' has no equivalent on /ai/v1/messages \
+(api='messages'); remove it or use api='chat_completions'
+    """
+    for key in req:
+        if key not in known:
+            raise ConfigurationError(
+                f"{key!r} has no equivalent on {where} (api={api!r}); remove it or use "
+                "api='chat_completions'")
+    if req.get("n", 1) != 1:
+        raise ConfigurationError(f"'n' must be 1 on {where} (one answer per call)")
 
 
 def unwrap_envelope(body: Any, status: int | None = None) -> Any:

@@ -94,6 +94,7 @@ from ._common import (
     image_url_of,
     make_chunk,
     one_choice_completion,
+    refuse_unknown_keys,
 )
 
 DEFAULT_MAX_TOKENS = 8192
@@ -148,6 +149,7 @@ _HANDLED = frozenset(
         "logprobs",
     }
 )
+_KNOWN = _HANDLED | _NATIVE
 _NATIVE_PARTS = frozenset({"image", "document", "search_result"})
 
 
@@ -465,14 +467,7 @@ def _max_tokens(request: dict[str, Any], model: str, budget: int | None) -> int:
 def build_messages_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """The ``/ai/v1/messages`` body for a canonical request (see the module docstring)."""
     req: dict[str, Any] = {k: v for k, v in request.items() if v is not None}
-    for key in req:
-        if key not in _HANDLED and key not in _NATIVE:
-            raise ConfigurationError(
-                f"{key!r} has no equivalent on /ai/v1/messages (api='messages'); remove it "
-                "or use api='chat_completions'"
-            )
-    if req.get("n", 1) != 1:
-        raise ConfigurationError("'n' must be 1 on /ai/v1/messages (one answer per call)")
+    refuse_unknown_keys(req, _KNOWN, "/ai/v1/messages", "messages")
     if req.get("logprobs"):
         raise ConfigurationError("'logprobs' is not available on /ai/v1/messages")
     model = str(req.get("model") or "")

@@ -70,6 +70,7 @@ from ._common import (
     image_url_of,
     make_chunk,
     one_choice_completion,
+    refuse_unknown_keys,
 )
 
 # Native Responses fields a canonical request may carry; they pass through untouched.
@@ -115,6 +116,7 @@ _HANDLED = frozenset(
         "logprobs",
     }
 )
+_KNOWN = _HANDLED | _PASSTHROUGH
 
 # Responses error codes → the provider error types cf_aig.errors classifies.
 _ERROR_TYPES = {
@@ -370,14 +372,7 @@ def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any
             "'stop' has no equivalent on /ai/v1/responses (the Responses API has no stop "
             "sequences); remove it or use api='chat_completions'"
         )
-    for key in req:
-        if key not in _HANDLED and key not in _PASSTHROUGH:
-            raise ConfigurationError(
-                f"{key!r} has no equivalent on /ai/v1/responses (api='responses'); remove it "
-                "or use api='chat_completions'"
-            )
-    if req.get("n", 1) != 1:
-        raise ConfigurationError("'n' must be 1 on /ai/v1/responses (one answer per call)")
+    refuse_unknown_keys(req, _KNOWN, "/ai/v1/responses", "responses")
     if req.pop("logprobs", None):  # Responses' form: an include entry (+ top_logprobs)
         include = list(req.get("include") or [])
         if _LOGPROBS_INCLUDE not in include:
