@@ -136,6 +136,8 @@ def normalize_completion(body: dict[str, Any]) -> ChatCompletion:
             reason = choice.get("finish_reason")
             if reason in FINISH_REASONS:
                 choice["finish_reason"] = FINISH_REASONS[reason]
+            elif reason == "stop" and isinstance(message, dict) and message.get("tool_calls"):
+                choice["finish_reason"] = "tool_calls"  # Workers AI says stop (cloudflare/ai#192)
     except SHAPE_ERRORS as exc:
         raise shape_error("chat.completion", body, exc) from exc
     return body  # type: ignore[return-value]
@@ -233,11 +235,13 @@ class ChunkStream:
                 if reason in FINISH_REASONS:
                     choice["finish_reason"] = FINISH_REASONS[reason]
             delta = choice.get("delta")
-            if not delta:
-                continue
-            normalize_text_and_reasoning(delta)
-            if delta.get("tool_calls"):
-                delta["tool_calls"] = self._index_calls(choice.get("index", 0), delta["tool_calls"])
+            if delta:
+                normalize_text_and_reasoning(delta)
+                if delta.get("tool_calls"):
+                    delta["tool_calls"] = self._index_calls(choice.get("index", 0),
+                                                            delta["tool_calls"])
+            if reason == "stop" and self._calls.get(choice.get("index", 0)):
+                choice["finish_reason"] = "tool_calls"  # Workers AI says stop (cloudflare/ai#192)
         if not choices:
             return []
         return [obj]  # type: ignore[list-item]

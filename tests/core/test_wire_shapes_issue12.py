@@ -197,3 +197,24 @@ def test_responses_full_event_stream_is_not_doubled_by_the_terminal_event() -> N
         {"type": "response.completed", "response": FINAL}])
     assert done["choices"][0]["message"] == \
         get_dialect("responses").parse(FINAL)["choices"][0]["message"]
+
+
+def test_finish_reason_stop_with_tool_calls_reads_tool_calls() -> None:
+    """Workers AI answers finish_reason 'stop' next to a tool call (cloudflare/ai#192);
+    OpenAI-style loops key on 'tool_calls', as the workers-ai-provider normalises it."""
+    call = {"id": "call_1", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+    whole = get_dialect("run").parse({"success": True, "result": {
+        "id": "x", "object": "chat.completion", "model": "@cf/moonshotai/kimi-k2.6",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": None, "tool_calls": [call]}}]}})
+    assert whole["choices"][0]["finish_reason"] == "tool_calls"
+    streamed = merged("chat_completions", "@cf/moonshotai/kimi-k2.6", [
+        {"id": "c", "choices": [{"index": 0, "delta": {"tool_calls": [dict(call, index=0)]}}]},
+        {"id": "c", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        b"[DONE]"])
+    assert streamed["choices"][0]["finish_reason"] == "tool_calls"
+    plain = merged("chat_completions", "openai/gpt-5.5", [
+        {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"},
+                                 "finish_reason": "stop"}]}, b"[DONE]"])
+    assert plain["choices"][0]["finish_reason"] == "stop"
