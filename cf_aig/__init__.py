@@ -10,9 +10,9 @@ imports no framework. Heavy parts load lazily, so ``import cf_aig`` stays cheap.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._extras import LazyExports
 from .errors import (
     APIStatusError,
     APITimeoutError,
@@ -88,13 +88,15 @@ _LAZY = {
 }
 
 
+_EXPORTS = LazyExports(globals(), _LAZY)
+
+
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cf_aig' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    return _EXPORTS.load(name)
+
+
+def __dir__() -> list[str]:
+    return _EXPORTS.names()
 
 
 __all__ = [

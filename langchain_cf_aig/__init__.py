@@ -8,10 +8,9 @@ LangChain nor httpx; the first use of a class imports what it needs.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from cf_aig._extras import missing_extra
+from cf_aig._extras import LazyExports
 
 if TYPE_CHECKING:
     from .chat_models import ChatCloudflareAIGateway, gateway_info, log_id_of, model_profile
@@ -28,20 +27,15 @@ _LAZY = {
 }
 
 
+_EXPORTS = LazyExports(globals(), _LAZY, extra="langchain")
+
+
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        value = getattr(import_module(f".{module}", __name__), name)
-    except ModuleNotFoundError as exc:
-        raise missing_extra(exc, "langchain") from None
-    globals()[name] = value
-    return value
+    return _EXPORTS.load(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _EXPORTS.names()
 
 
 __all__ = [

@@ -11,10 +11,9 @@ neither LlamaIndex nor httpx; the first use of a class imports what it needs.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from cf_aig._extras import missing_extra
+from cf_aig._extras import LazyExports
 
 if TYPE_CHECKING:
     from cf_aig.errors import (
@@ -76,20 +75,15 @@ _LAZY = {
 }
 
 
+_EXPORTS = LazyExports(globals(), _LAZY, extra="llama-index")
+
+
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        value = getattr(import_module(module), name)
-    except ModuleNotFoundError as exc:
-        raise missing_extra(exc, "llama-index") from None
-    globals()[name] = value
-    return value
+    return _EXPORTS.load(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _EXPORTS.names()
 
 
 __all__ = [

@@ -182,3 +182,15 @@ def test_a_skip_for_a_missing_file_or_module_fails(tmp_path: Path) -> None:
     assert out.returncode == 1, out.stdout[-2000:]
     assert "2 failed, 1 skipped" in out.stdout
     assert "skipped for something missing" in out.stdout
+
+
+def test_the_three_packages_list_their_lazy_names_and_import_no_framework() -> None:
+    code = ("import sys, cf_aig, langchain_cf_aig, llama_index_cf_aig\n"
+            "assert not {'httpx', 'langchain_core', 'llama_index'} & set(sys.modules)\n"
+            "for pkg in (cf_aig, langchain_cf_aig, llama_index_cf_aig):\n"
+            "    assert set(pkg.__all__) <= set(dir(pkg)), pkg\n"
+            "print(cf_aig.Client.__name__, llama_index_cf_aig.RateLimitError.__module__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.split() == ["Client", "cf_aig.errors"]
