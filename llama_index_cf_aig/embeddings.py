@@ -12,7 +12,7 @@ from cf_aig.embeddings import EmbeddingApi, check_embedding_args, embedding_api
 from cf_aig.errors import ConfigurationError
 from cf_aig.profiles import get_profile
 
-from ._settings import GatewaySettings
+from ._settings import GatewaySettings, accepted_names
 
 BATCH_JOB_TEXTS = 2048
 """Texts LlamaIndex hands to one Batch API job when ``batch_api=True``."""
@@ -68,7 +68,7 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
             model = data.get("model_name") or "@cf/baai/bge-base-en-v1.5"
             data["embed_batch_size"] = (BATCH_JOB_TEXTS if data.get("batch_api") else
                                         min(get_profile(model).embedding_batch_size, 2048))
-        unknown = set(data) - _accepted_names(type(self))
+        unknown = set(data) - accepted_names(type(self))
         if unknown:  # a typo such as dimension= is an error, never dropped
             raise ConfigurationError(
                 f"unknown argument(s) {sorted(unknown)} for {type(self).__name__}; known: "
@@ -126,18 +126,6 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
                                                timeout=self.batch_timeout)
         result = await self.async_client.embed(self.model_name, texts, **self._embed_args())
         return result.vectors
-
-
-def _accepted_names(cls: type[BaseEmbedding]) -> set[str]:
-    names = set(cls.model_fields)
-    for info in cls.model_fields.values():
-        if info.alias:
-            names.add(info.alias)
-        choices = getattr(info.validation_alias, "choices", None)
-        names.update(c for c in choices or () if isinstance(c, str))
-        if isinstance(info.validation_alias, str):
-            names.add(info.validation_alias)
-    return names
 
 
 def _no_call_kwargs(kwargs: dict[str, Any]) -> None:

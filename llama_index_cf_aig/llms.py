@@ -53,7 +53,7 @@ from cf_aig.policy import (
 from cf_aig.profiles import ModelProfile, get_profile
 from cf_aig.types import Api, ChatRequest
 
-from ._settings import GatewaySettings, pop_call_options
+from ._settings import GatewaySettings, pop_call_options, refuse_unknown_arguments
 from .convert import (
     StreamConverter,
     chat_to_completion_response,
@@ -152,6 +152,7 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     )
 
     def __init__(self, **data: Any) -> None:
+        refuse_unknown_arguments(type(self), data)
         super().__init__(**data)
         self._check_settings()
 

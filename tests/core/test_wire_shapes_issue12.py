@@ -218,3 +218,21 @@ def test_finish_reason_stop_with_tool_calls_reads_tool_calls() -> None:
         {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hi"},
                                  "finish_reason": "stop"}]}, b"[DONE]"])
     assert plain["choices"][0]["finish_reason"] == "stop"
+
+
+def test_llama_index_constructor_refuses_what_it_would_drop() -> None:
+    """CloudflareAIGateway(enable_search=True) or a typo took the argument and sent nothing
+    (pydantic ignores unknown fields); LangChain's class and the embedding refuse them."""
+    pytest.importorskip("llama_index.core")
+    from cf_aig.emulator import Emulator
+    from cf_aig.errors import ConfigurationError
+    from llama_index_cf_aig import CloudflareAIGateway
+
+    kw: dict[str, Any] = {"account_id": "acct", "api_token": "token-0123456789"}
+    for extra in ({"enable_search": True}, {"temprature": 0.2}):
+        with pytest.raises(ConfigurationError, match=next(iter(extra))):
+            CloudflareAIGateway(model="alibaba/qwen3-max", **extra, **kw)
+    with Emulator() as emu:  # the documented place for body fields reaches the wire
+        CloudflareAIGateway(model="alibaba/qwen3-max", base_url=emu.base_url,
+                            additional_kwargs={"enable_search": True}, **kw).complete("Hi")
+        assert emu.requests[-1].json["enable_search"] is True
