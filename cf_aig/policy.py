@@ -10,7 +10,8 @@ live here, so the LangChain and LlamaIndex classes cannot disagree:
   (defined in :mod:`cf_aig.accumulate`, where the dialects use it too);
 - :func:`token_usage` — canonical usage → :class:`TokenUsage` (cache reads, cache writes,
   reasoning), which each adapter maps to its framework's usage type;
-- :func:`place_max_tokens` — the output-token limit under the key the endpoint wants;
+- :func:`place_max_tokens` — the output-token limit under the key the endpoint wants
+  (:func:`drop_replaced_limit`: a per-call limit replaces the instance's, either spelling);
 - :func:`structured_output_method` — JSON schema, tool calling or JSON mode, per model and
   endpoint;
 - :func:`keeps_signed_thinking` — whether earlier signed thinking goes back on history;
@@ -259,6 +260,23 @@ def place_max_tokens(request: dict[str, Any], model: str, api: str) -> dict[str,
     return request
 
 
+def drop_replaced_limit(request: dict[str, Any], call: Mapping[str, Any]) -> dict[str, Any]:
+    """In place (and returned), before the per-call arguments ``call`` are merged over the
+    instance's ``request``: an output-token limit the call gives (under either spelling)
+    replaces the instance's under the other spelling too, so one limit goes out, the
+    call's. Both adapters merge this way.
+
+    >>> drop_replaced_limit({"max_tokens": 100}, {"max_completion_tokens": 50})
+    {}
+    """
+    given = [k for k in _LIMIT_KEYS if call.get(k) is not None]
+    if given:
+        for key in _LIMIT_KEYS:
+            if key not in given:
+                request.pop(key, None)
+    return request
+
+
 def structured_output_method(model: str, api: str) -> StructuredMethod:
     """The default structured-output method for ``model`` on ``api``: native JSON schema
     where both model and endpoint carry it, else a forced tool, else JSON mode.
@@ -434,6 +452,7 @@ __all__ = [
     "build_tool_call",
     "can_force_tools",
     "check_cache_marks",
+    "drop_replaced_limit",
     "keeps_signed_thinking",
     "media_refusal",
     "normalize_tool_choice",

@@ -31,6 +31,7 @@ from cf_aig.fields import pop_call_options
 from cf_aig.options import METADATA_MAX_ENTRIES
 from cf_aig.policy import (
     apply_request_policy,
+    drop_replaced_limit,
     keeps_signed_thinking,
     normalize_tool_choice,
     structured_output_method,
@@ -335,6 +336,7 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             headers = {**transport.pop("headers"), **(headers or {})}
         request: dict[str, Any] = {"model": model}
         request.update(self._base_params())
+        drop_replaced_limit(request, kwargs)
         for key in list(kwargs):
             if key in _REQUEST_KEYS:
                 value = kwargs.pop(key)

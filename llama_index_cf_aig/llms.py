@@ -45,6 +45,7 @@ from cf_aig.fallback import (
 )
 from cf_aig.policy import (
     apply_request_policy,
+    drop_replaced_limit,
     keeps_signed_thinking,
     normalize_tool_choice,
     structured_output_method,
@@ -197,8 +198,7 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
         if self.additional_kwargs:
             request.update(self.additional_kwargs)
         if kwargs:
-            if kwargs.get("max_tokens") is not None:
-                request.pop("max_completion_tokens", None)
+            drop_replaced_limit(request, kwargs)
             extra = kwargs.pop("extra_body", None)
             request.update(kwargs)
             if extra:

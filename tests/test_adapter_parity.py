@@ -113,3 +113,20 @@ def test_same_refusals_from_both_adapters(model: str, api: str) -> None:
     assert outcomes[0] == outcomes[1]
     forceable = can_force_tools(model, api)
     assert (outcomes[0] is cf_aig.ConfigurationError) is not forceable
+
+
+@pytest.mark.parametrize(("model", "api"), CASES)
+@pytest.mark.parametrize("call_key", ["max_tokens", "max_completion_tokens"])
+def test_a_per_call_limit_replaces_the_instance_one_in_both_adapters(
+        model: str, api: str, call_key: str) -> None:
+    # Instance limit 100, call limit 50 under either spelling: one limit goes out, 50
+    # (before, a call's max_completion_tokens went out beside the instance's max_tokens).
+    lc = ChatCloudflareAIGateway(model=model, api=api, max_tokens=100, **CREDS)
+    lc_req = lc._prepare([HumanMessage("Q")], None, {call_key: 50}, None).request
+    li = CloudflareAIGateway(model=model, api=api, max_tokens=100, **CREDS)
+    li_req, _ = li._prepare([ChatMessage(role="user", content="Q")], {call_key: 50})
+    for request in (lc_req, li_req):
+        limits = {k: v for k, v in request.items() if k in ("max_tokens",
+                                                          "max_completion_tokens")}
+        assert list(limits.values()) == [50], (api, model, limits)
+    assert {k for k in lc_req if "max" in k} == {k for k in li_req if "max" in k}
