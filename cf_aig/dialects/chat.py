@@ -367,9 +367,16 @@ def chat_capabilities(model: str, path: str = "/ai/v1/chat/completions") -> Capa
 def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """A canonical request as a Chat Completions body (also unified ``/ai/run``'s input for
     non-Workers-AI models): history extras stripped; a stream asks for the usage chunk
-    (unless ``stream_options`` says otherwise), a non-stream sends no stream keys."""
+    (unless ``stream_options`` says otherwise), a non-stream sends no stream keys; a JSON
+    schema without the ``name`` OpenAI's schema requires is named ``"response"`` (as on
+    Responses; ``openai/*`` models reject it unnamed, cloudflare/ai#559)."""
     body: dict[str, Any] = dict(request)
     body["messages"] = strip_history_extras(list(body.get("messages") or []))
+    fmt = body.get("response_format")
+    spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(spec, dict) \
+            and not spec.get("name"):
+        body["response_format"] = {**fmt, "json_schema": {**spec, "name": "response"}}
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True, **dict(body.get("stream_options") or {})}

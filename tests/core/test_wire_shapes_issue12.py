@@ -236,3 +236,23 @@ def test_llama_index_constructor_refuses_what_it_would_drop() -> None:
         CloudflareAIGateway(model="alibaba/qwen3-max", base_url=emu.base_url,
                             additional_kwargs={"enable_search": True}, **kw).complete("Hi")
         assert emu.requests[-1].json["enable_search"] is True
+
+
+@pytest.mark.parametrize(("api", "model"), [("chat_completions", "openai/gpt-5.5"),
+                                            ("run", "openai/gpt-5.5")])
+def test_a_json_schema_without_name_is_named_for_openai_style_bodies(api: str,
+                                                                     model: str) -> None:
+    """openai/* rejects response_format json_schema without its required name
+    (cloudflare/ai#559); the caller's schema and strict flag are kept."""
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    body = get_dialect(api).build({"model": model, "messages": [{"role": "user", "content": "x"}],
+                                   "response_format": {"type": "json_schema", "json_schema": {
+                                       "schema": schema, "strict": True}}}, stream=False)
+    fmt = body.get("response_format") or body["input"]["response_format"]
+    assert fmt == {"type": "json_schema",
+                   "json_schema": {"schema": schema, "strict": True, "name": "response"}}
+    named = get_dialect(api).build({"model": model, "messages": [{"role": "user", "content": "x"}],
+                                    "response_format": {"type": "json_schema", "json_schema": {
+                                        "name": "City", "schema": schema}}}, stream=False)
+    assert (named.get("response_format") or named["input"]["response_format"])[
+        "json_schema"]["name"] == "City"
