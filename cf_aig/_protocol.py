@@ -34,6 +34,7 @@ from pydantic_core import to_json
 from ._pool import DEADLINE_EXTENSION
 from .config import Settings
 from .dialects._common import SHAPE_ERRORS
+from .dialects._common import shape_error as _shape_error
 from .errors import (
     APITimeoutError,
     CfAigError,
@@ -768,8 +769,9 @@ set (:data:`cf_aig.dialects._common.SHAPE_ERRORS`), so client and dialects agree
 
 
 def shape_error(exc: Exception) -> ResponseDecodeError:
-    """A payload parsed as JSON but its fields have the wrong types."""
-    return ResponseDecodeError(f"unexpected response shape ({type(exc).__name__}: {exc})")
+    """A payload parsed as JSON but its fields have the wrong types (the dialects' one
+    boundary, :func:`cf_aig.dialects._common.shape_error`)."""
+    return _shape_error("response", None, exc)
 
 
 def info_of(response: httpx.Response) -> GatewayInfo:

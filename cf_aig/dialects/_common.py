@@ -47,10 +47,13 @@ SHAPE_ERRORS: tuple[type[Exception], ...] = (
 
 def shape_error(what: str, data: Any, exc: BaseException) -> ResponseDecodeError:
     """The :class:`ResponseDecodeError` for ``what`` (e.g. ``"stream event"``) whose payload
-    ``data`` had an unexpected shape; the payload is shown cut to 200 characters."""
+    ``data`` had an unexpected shape; the payload is shown cut to 200 characters (``None``:
+    not shown)."""
+    message = f"unexpected {what} shape ({type(exc).__name__}: {exc})"
+    if data is None:
+        return ResponseDecodeError(message)
     shown = data[:200] if isinstance(data, (bytes, str)) else str(data)[:200]
-    return ResponseDecodeError(
-        f"unexpected {what} shape ({type(exc).__name__}: {exc}): {shown!r}")
+    return ResponseDecodeError(f"{message}: {shown!r}")
 
 
 def loads(data: bytes | str, what: str) -> Any:
