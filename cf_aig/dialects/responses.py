@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Any, cast
 
 from ..accumulate import build_tool_call
@@ -52,6 +53,7 @@ from ..errors import (
     ResponseDecodeError,
     error_from_body,
 )
+from ..profiles import get_profile, is_workers_ai
 from ..types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -364,6 +366,27 @@ _MIN_OUTPUT_TOKENS = 16
 _LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
 
+def _check_workers_ai(model: str, tools: Any, items: list[dict[str, Any]]) -> None:
+    """Workers AI's Responses implementation is "stripped down" (reference §4.4): function
+    tools, JSON mode and images only; a built-in tool or a file would be refused or ignored
+    there, so it is refused here, before sending."""
+    for i, tool in enumerate(tools or ()):
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        if kind != "function":
+            raise ConfigurationError(
+                f"tools[{i}] ({kind!r}) is not carried by {model} on /ai/v1/responses (Workers "
+                "AI's Responses API takes function tools only); use a provider model such as "
+                "openai/gpt-5.5 on api='responses' for OpenAI's built-in tools")
+    for item in items:
+        content = item.get("content") if item.get("role") == "user" else item.get("output")
+        for part in content if isinstance(content, list) else ():
+            if isinstance(part, dict) and part.get("type") == "input_file":
+                raise ConfigurationError(
+                    f"{model} on /ai/v1/responses takes no file inputs (Workers AI's Responses "
+                    "API: text and images); use openai/gpt-5.5 on api='responses', or "
+                    "anthropic/claude-sonnet-4.5 on api='messages', for PDFs")
+
+
 def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     """The ``/ai/v1/responses`` body for a canonical request (see the module docstring)."""
     req: dict[str, Any] = {k: v for k, v in request.items() if v is not None}
@@ -386,6 +409,8 @@ def build_responses_body(request: ChatRequest, *, stream: bool) -> dict[str, Any
     if instructions is not None:
         body["instructions"] = instructions
     body["input"] = items
+    if is_workers_ai(body["model"]):
+        _check_workers_ai(body["model"], req.get("tools"), items)
     if req.get("tools"):
         body["tools"] = [_tool(t) for t in req["tools"]]
     if "tool_choice" in req:
@@ -848,6 +873,21 @@ CAPABILITIES = Capabilities(
 )
 """What the Responses wire carries."""
 
-RESPONSES = FixedPathDialect("responses", CAPABILITIES, build_responses_body,
+
+
+def responses_capabilities(model: str) -> Capabilities:
+    """:data:`CAPABILITIES`; for Workers AI models (gpt-oss) the stripped-down form: no
+    built-in tools or files, and no JSON-schema stream (Workers AI error 5023).
+
+    >>> responses_capabilities("@cf/openai/gpt-oss-120b").server_tools
+    False
+    """
+    if not is_workers_ai(model):
+        return CAPABILITIES
+    return replace(CAPABILITIES, server_tools=False, files=False, file_urls=False,
+                   stream_with_schema=get_profile(model).streaming_json_schema)
+
+
+RESPONSES = FixedPathDialect("responses", responses_capabilities, build_responses_body,
                              parse_response, ResponsesStream)
 """The OpenAI Responses API over ``/ai/v1/responses``; see the module docstring."""

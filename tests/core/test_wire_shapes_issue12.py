@@ -256,3 +256,27 @@ def test_a_json_schema_without_name_is_named_for_openai_style_bodies(api: str,
                                         "name": "City", "schema": schema}}}, stream=False)
     assert (named.get("response_format") or named["input"]["response_format"])[
         "json_schema"]["name"] == "City"
+
+
+def test_workers_ai_models_on_responses_refuse_what_its_stripped_down_api_lacks() -> None:
+    """Workers AI's Responses API has no web search, file inputs or other built-in tools
+    (reference §4.4): refused before sending, naming who carries them; function tools go."""
+    from cf_aig.errors import ConfigurationError
+
+    dialect = get_dialect("responses")
+    user: Any = {"role": "user", "content": "Weather?"}
+    with pytest.raises(ConfigurationError, match=r"tools\[0\].*web_search_preview.*openai/"):
+        dialect.build({"model": "@cf/openai/gpt-oss-120b", "messages": [user],
+                       "tools": [{"type": "web_search_preview"}]}, stream=False)
+    pdf: Any = {"role": "user", "content": [{"type": "file", "file": {
+        "file_data": "data:application/pdf;base64,JVBERi0x", "filename": "a.pdf"}}]}
+    with pytest.raises(ConfigurationError, match="no file inputs"):
+        dialect.build({"model": "@cf/openai/gpt-oss-120b", "messages": [pdf]}, stream=False)
+    fn = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    body = dialect.build({"model": "@cf/openai/gpt-oss-120b", "messages": [user],
+                          "tools": [fn]}, stream=False)
+    assert body["tools"][0]["name"] == "f"
+    assert dialect.build({"model": "openai/gpt-5.5", "messages": [pdf],
+                          "tools": [{"type": "web_search_preview"}]}, stream=False)["tools"]
+    caps = dialect.capabilities("@cf/openai/gpt-oss-120b")
+    assert not (caps.server_tools or caps.files or caps.stream_with_schema)
