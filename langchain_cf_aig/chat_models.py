@@ -83,6 +83,7 @@ _REQUEST_KEYS = frozenset(
         "prediction",
         "service_tier",
         "store",
+        "cache_control",  # Anthropic's automatic caching, per call as ChatAnthropic takes it
     }
 )
 # Per-call kwargs LangChain itself may pass and that mean nothing on the wire.

@@ -280,3 +280,27 @@ def test_workers_ai_models_on_responses_refuse_what_its_stripped_down_api_lacks(
                           "tools": [{"type": "web_search_preview"}]}, stream=False)["tools"]
     caps = dialect.capabilities("@cf/openai/gpt-oss-120b")
     assert not (caps.server_tools or caps.files or caps.stream_with_schema)
+
+
+def test_langchain_per_call_cache_control_is_anthropics_automatic_caching() -> None:
+    """ChatAnthropic takes invoke(..., cache_control={...}) (top-level automatic caching);
+    ours refused it as an unknown argument. Now native on messages, refused elsewhere."""
+    pytest.importorskip("langchain_core")
+    from cf_aig.emulator import Emulator
+    from cf_aig.errors import ConfigurationError
+    from langchain_cf_aig import ChatCloudflareAIGateway
+
+    mark = {"type": "ephemeral"}
+    doc = "The rules of chess fill many pages. " * 40
+    with Emulator() as emu:
+        kw: dict[str, Any] = {"account_id": "acct", "api_token": "token-0123456789",
+                              "base_url": emu.base_url}
+        llm = ChatCloudflareAIGateway(model="anthropic/claude-sonnet-4.5", api="messages", **kw)
+        first, second = (llm.invoke(doc, cache_control=mark) for _ in range(2))
+        assert emu.requests[-1].json["cache_control"] == mark
+        details: list[Any] = [dict((m.usage_metadata or {}).get("input_token_details") or {})
+                              for m in (first, second)]
+        assert details[0].get("cache_creation", 0) > 0
+        assert details[1].get("cache_read") == details[0]["cache_creation"]
+        with pytest.raises(ConfigurationError, match="top-level"):
+            ChatCloudflareAIGateway(model="openai/gpt-5.5", **kw).invoke(doc, cache_control=mark)
