@@ -298,8 +298,8 @@ def test_langchain_per_call_cache_control_is_anthropics_automatic_caching() -> N
         llm = ChatCloudflareAIGateway(model="anthropic/claude-sonnet-4.5", api="messages", **kw)
         first, second = (llm.invoke(doc, cache_control=mark) for _ in range(2))
         assert emu.requests[-1].json["cache_control"] == mark
-        details: list[Any] = [dict((m.usage_metadata or {}).get("input_token_details") or {})
-                              for m in (first, second)]
+        usages: list[Any] = [m.usage_metadata or {} for m in (first, second)]
+        details = [dict(u.get("input_token_details") or {}) for u in usages]
         assert details[0].get("cache_creation", 0) > 0
         assert details[1].get("cache_read") == details[0]["cache_creation"]
         with pytest.raises(ConfigurationError, match="top-level"):
