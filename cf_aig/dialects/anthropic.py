@@ -274,9 +274,13 @@ def _blocks(content: Any, where: str) -> list[dict[str, Any]]:
             out.append(dict(part))
             continue
         else:
+            carrier = ("api='chat_completions' (or 'run') with a model that hears audio"
+                       if kind == "input_audio" else
+                       "api='responses' (input_* parts) or api='chat_completions'")
             raise ConfigurationError(
-                f"{at}: content part type {kind!r} is not supported on /ai/v1/messages"
-            )
+                f"{at}: content part type {kind!r} is not supported on /ai/v1/messages "
+                f"(Anthropic takes text, image, document and search_result blocks); use "
+                f"{carrier}, or send it as text")
         if part.get("cache_control"):
             block["cache_control"] = part["cache_control"]
         out.append(block)

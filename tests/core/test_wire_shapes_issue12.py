@@ -304,3 +304,14 @@ def test_langchain_per_call_cache_control_is_anthropics_automatic_caching() -> N
         assert details[1].get("cache_read") == details[0]["cache_creation"]
         with pytest.raises(ConfigurationError, match="top-level"):
             ChatCloudflareAIGateway(model="openai/gpt-5.5", **kw).invoke(doc, cache_control=mark)
+
+
+def test_messages_refusal_of_a_part_names_who_carries_it() -> None:
+    from cf_aig.errors import ConfigurationError
+
+    audio: Any = {"role": "user", "content": [{"type": "input_audio", "input_audio": {
+        "data": "UklGRg==", "format": "wav"}}]}
+    with pytest.raises(ConfigurationError, match=r"input_audio.*/ai/v1/messages.*"
+                                                 r"api='chat_completions'"):
+        get_dialect("messages").build({"model": "anthropic/claude-sonnet-4.5",
+                                       "messages": [audio]}, stream=False)
