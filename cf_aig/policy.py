@@ -297,6 +297,27 @@ def structured_output_method(model: str, api: str) -> StructuredMethod:
     )
 
 
+def json_schema_format(
+    name: str,
+    schema: Mapping[str, Any],
+    *,
+    description: str | None = None,
+    strict: bool | None = None,
+) -> dict[str, Any]:
+    """The canonical ``response_format`` asking for ``schema`` (both adapters build it here,
+    so the wire is the same whichever framework asked; unset fields are not sent).
+
+    >>> json_schema_format("City", {"type": "object"}, strict=True)["json_schema"]["strict"]
+    True
+    """
+    spec: dict[str, Any] = {"name": name, "schema": dict(schema)}
+    if description:
+        spec["description"] = description
+    if strict is not None:
+        spec["strict"] = strict
+    return {"type": "json_schema", "json_schema": spec}
+
+
 def tool_names(tools: Any) -> list[str]:
     """Names of the function tools in a canonical ``tools`` list."""
     names = []

@@ -32,6 +32,7 @@ from cf_aig.options import METADATA_MAX_ENTRIES
 from cf_aig.policy import (
     apply_request_policy,
     drop_replaced_limit,
+    json_schema_format,
     keeps_signed_thinking,
     normalize_tool_choice,
     structured_output_method,
@@ -573,13 +574,10 @@ class ChatCloudflareAIGateway(GatewaySettings, BaseChatModel):
             parse: Callable[[Any], Any] = _tool_parser(name, pydantic_cls)
         elif method == "json_schema":
             fn = convert_to_openai_tool(schema, strict=strict)["function"]  # type: ignore[arg-type]
-            spec: dict[str, Any] = {"name": fn["name"], "schema": fn["parameters"]}
-            if fn.get("description"):
-                spec["description"] = fn["description"]
-            if strict is not None:
-                spec["strict"] = strict
             llm = self.bind(
-                response_format={"type": "json_schema", "json_schema": spec},
+                response_format=json_schema_format(
+                    fn["name"], fn["parameters"], description=fn.get("description"),
+                    strict=strict),
                 ls_structured_output_format=ls_format,
             )
             parse = _json_parser(pydantic_cls)

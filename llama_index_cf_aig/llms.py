@@ -46,6 +46,7 @@ from cf_aig.fallback import (
 from cf_aig.policy import (
     apply_request_policy,
     drop_replaced_limit,
+    json_schema_format,
     keeps_signed_thinking,
     normalize_tool_choice,
     structured_output_method,
@@ -435,7 +436,7 @@ class CloudflareAIGateway(GatewaySettings, FunctionCallingLLM):
     ) -> tuple[list[ChatMessage], dict[str, Any]]:
         messages = self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
         kwargs = dict(llm_kwargs or {})
-        kwargs["response_format"] = json_schema_format(output_cls)
+        kwargs["response_format"] = _response_format(output_cls)
         return messages, kwargs
 
     @dispatcher.span
@@ -561,16 +562,10 @@ def force_single_tool_call(response: ChatResponse) -> None:
         response.message.additional_kwargs["tool_calls"] = kw[:1]
 
 
-def json_schema_format(output_cls: type[BaseModel]) -> dict[str, Any]:
-    """The ``response_format`` asking for ``output_cls``'s JSON schema."""
-    return {
-        "type": "json_schema",
-        "json_schema": {
-            "name": output_cls.__name__,
-            "schema": output_cls.model_json_schema(),
-            "strict": False,
-        },
-    }
+def _response_format(output_cls: type[BaseModel]) -> dict[str, Any]:
+    """The ``response_format`` asking for ``output_cls``'s JSON schema (core policy)."""
+    schema = output_cls.model_json_schema()
+    return json_schema_format(output_cls.__name__, schema, description=schema.get("description"))
 
 
 def _json_text(text: str) -> str:

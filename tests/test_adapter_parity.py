@@ -130,3 +130,31 @@ def test_a_per_call_limit_replaces_the_instance_one_in_both_adapters(
                                                           "max_completion_tokens")}
         assert list(limits.values()) == [50], (api, model, limits)
     assert {k for k in lc_req if "max" in k} == {k for k in li_req if "max" in k}
+
+
+def test_structured_output_response_format_is_the_same_in_both_adapters() -> None:
+    """``with_structured_output(method="json_schema")`` and LlamaIndex's JSON-schema
+    structured prediction ask for the object with one ``response_format`` (built by
+    ``cf_aig.policy.json_schema_format``): same name, schema and description, no
+    ``strict`` unless asked."""
+    from pydantic import BaseModel
+
+    from llama_index_cf_aig.llms import _response_format
+
+    class City(BaseModel):
+        """A city and how often it was named."""
+
+        city: str
+        count: int
+
+    lc = ChatCloudflareAIGateway(model="openai/gpt-5.5", **CREDS)
+    bound = lc.with_structured_output(City, method="json_schema").first  # type: ignore[attr-defined]
+    lc_format = bound.kwargs["response_format"]
+    li_format = _response_format(City)
+    assert lc_format["type"] == li_format["type"] == "json_schema"
+    assert lc_format["json_schema"]["name"] == li_format["json_schema"]["name"] == "City"
+    assert lc_format["json_schema"].get("description") == li_format["json_schema"].get(
+        "description") == "A city and how often it was named."
+    assert "strict" not in lc_format["json_schema"] and "strict" not in li_format["json_schema"]
+    assert set(lc_format["json_schema"]["schema"]["properties"]) == set(
+        li_format["json_schema"]["schema"]["properties"]) == {"city", "count"}
