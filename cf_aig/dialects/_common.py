@@ -127,7 +127,8 @@ def refuse_unknown_keys(req: Mapping[str, Any], known: Collection[str], where: s
                 f"{key!r} has no equivalent on {where} (api={api!r}); remove it or use "
                 "api='chat_completions'")
     if req.get("n", 1) != 1:
-        raise ConfigurationError(f"'n' must be 1 on {where} (one answer per call)")
+        raise ConfigurationError(f"'n' must be 1 on {where} (one answer per call); use "
+                                 "api='chat_completions' for several choices per call")
 
 
 def unwrap_envelope(body: Any, status: int | None = None) -> Any:

@@ -164,7 +164,9 @@ def _system(messages: list[Any]) -> str | None:
             for part in content:
                 if not isinstance(part, dict) or part.get("type") not in ("text", "input_text"):
                     raise ConfigurationError(
-                        f"messages[{i}] ({m.get('role')}): only text parts are allowed"
+                        f"messages[{i}] ({m.get('role')}): only text parts are allowed in "
+                        "system instructions on /ai/v1/messages; put images and files in a "
+                        "user message"
                     )
                 block: dict[str, Any] = {"type": "text", "text": str(part.get("text") or "")}
                 if part.get("cache_control"):
@@ -218,7 +220,8 @@ def _document(part: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(data, str):
         raise ConfigurationError(
             f"{where}: /ai/v1/messages needs inline file_data or an http(s) file_url "
-            "(file_id is not supported)"
+            "(file_id is not supported); use api='responses' for an uploaded file_id, or "
+            "send the file's data"
         )
     if data.startswith("data:"):
         media, payload = _data_url(data, where)
@@ -473,7 +476,9 @@ def build_messages_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]
     req: dict[str, Any] = {k: v for k, v in request.items() if v is not None}
     refuse_unknown_keys(req, _KNOWN, "/ai/v1/messages", "messages")
     if req.get("logprobs"):
-        raise ConfigurationError("'logprobs' is not available on /ai/v1/messages")
+        raise ConfigurationError(
+            "'logprobs' is not available on /ai/v1/messages (Anthropic returns no token "
+            "log-probabilities); use api='chat_completions' or api='responses'")
     model = str(req.get("model") or "")
     messages = req.get("messages")
     if not isinstance(messages, list):

@@ -175,7 +175,9 @@ def _text_of(content: Any, where: str) -> str:
         elif kind == "refusal":
             continue  # a past refusal carries no content worth replaying
         else:
-            raise ConfigurationError(f"{where}: only text parts are allowed here, got {kind!r}")
+            raise ConfigurationError(
+                f"{where}: only text parts are allowed here (instructions and earlier answers "
+                f"on /ai/v1/responses), got {kind!r}; put images and files in a user message")
     return "".join(out)
 
 
