@@ -315,3 +315,26 @@ def test_messages_refusal_of_a_part_names_who_carries_it() -> None:
                                                  r"api='chat_completions'"):
         get_dialect("messages").build({"model": "anthropic/claude-sonnet-4.5",
                                        "messages": [audio]}, stream=False)
+
+
+@pytest.mark.parametrize("api", ["messages", "run"])
+def test_openai_shaped_chunks_where_anthropic_events_were_expected_are_decoded(api: str) -> None:
+    """OpenAI-shaped replies break native-format parsers (reference §11.5): an anthropic/*
+    stream answered with chat.completion chunks keeps its text, tool call and usage (they
+    were all dropped, then the stream raised for lack of message_stop)."""
+    call = {"index": 0, "id": "call_1", "type": "function",
+            "function": {"name": "f", "arguments": '{"a":1}'}}
+    done = merged(api, "anthropic/claude-sonnet-4.5", [
+        {"id": "c", "object": "chat.completion.chunk",
+         "choices": [{"index": 0, "delta": {"content": "Hel"}}]},
+        {"id": "c", "object": "chat.completion.chunk",
+         "choices": [{"index": 0, "delta": {"content": "lo", "tool_calls": [call]}}]},
+        {"id": "c", "object": "chat.completion.chunk",
+         "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+        {"id": "c", "object": "chat.completion.chunk", "choices": [],
+         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}},
+        b"[DONE]"])
+    message = done["choices"][0]["message"]
+    assert message["content"] == "Hello"
+    assert message["tool_calls"][0]["function"] == {"name": "f", "arguments": '{"a":1}'}
+    assert done["usage"]["total_tokens"] == 5
