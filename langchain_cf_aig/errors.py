@@ -81,6 +81,7 @@ _PAIRS: list[tuple[type[core.CfAigError], type[ModelError], str]] = [
     (core.RateLimitError, ModelRateLimitError, "Too many requests (429)."),
     (core.ContextWindowExceededError, ContextOverflowError, "Prompt exceeds the context."),
     (core.BadRequestError, ModelInvalidRequestError, "The request was rejected as invalid."),
+    (core.BatchTimeoutError, ModelTimeoutError, "A batch did not finish in batch_timeout."),
     (core.APITimeoutError, ModelTimeoutError, "No response in time."),
     (core.ConnectionFailedError, ModelConnectionError, "The gateway could not be reached."),
     (core.StreamInterruptedError, ModelConnectionError, "The stream broke before its end."),
@@ -92,6 +93,7 @@ _PAIRS: list[tuple[type[core.CfAigError], type[ModelError], str]] = [
     (core.ServerError, ModelAPIError, "The gateway or the provider failed (5xx)."),
     (core.ResponseDecodeError, ModelAPIError, "The gateway answered with a malformed body."),
     (core.ResponseTooLargeError, ModelAPIError, "The answer passed max_response_bytes."),
+    (core.RedirectError, ModelAPIError, "A redirect (never followed)."),
     (core.APIStatusError, ModelAPIError, "The gateway or provider answered with an error."),
     (core.CfAigError, ModelError, "Any other gateway error."),
 ]

@@ -249,6 +249,21 @@ def test_error_mapping_keeps_both_parents(core_err: cf_aig.CfAigError, lc_type: 
     assert err.status == core_err.status and str(err) == str(core_err)
 
 
+def test_every_core_error_class_survives_the_mapping() -> None:
+    """A LangChain user catching any cf_aig error class (RedirectError, BatchTimeoutError...)
+    catches it from the adapter too: no core class falls back to a less specific parent."""
+    import inspect
+
+    import cf_aig.errors as core_errors
+    classes = [c for c in vars(core_errors).values()
+               if inspect.isclass(c) and issubclass(c, cf_aig.CfAigError)]
+    assert cf_aig.RedirectError in classes and cf_aig.BatchTimeoutError in classes
+    for cls in classes:
+        err = to_langchain_error(BaseException.__new__(cls))
+        assert type(err).__mro__[1] is cls, (cls.__name__, type(err).__mro__[1].__name__)
+        assert isinstance(err, ModelError)
+
+
 def test_quota_is_not_retryable() -> None:
     err = to_langchain_error(cf_aig.QuotaExceededError("q"))
     assert isinstance(err, ModelError) and err.is_retryable is False
