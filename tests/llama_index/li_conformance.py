@@ -99,7 +99,7 @@ class LLMConformance:
     model: ClassVar[str] = "openai/gpt-5.5"
     extra: ClassVar[dict[str, Any]] = {}
     native_json_schema: ClassVar[bool] = True
-    """The endpoint takes ``response_format`` JSON schema (not /ai/v1/messages)."""
+    """The endpoint takes ``response_format`` JSON schema (all four do: messages as output_config)."""
     stream_error_code: ClassVar[bool] = True
     """Mid-stream error events carry the Cloudflare code (Anthropic's do not)."""
 

@@ -18,7 +18,6 @@ class TestWorkersAIRun(LLMConformance):
 class TestAnthropicMessages(LLMConformance):
     api = "messages"
     model = "anthropic/claude-sonnet-4.5"
-    native_json_schema = False
     stream_error_code = False
 
 
