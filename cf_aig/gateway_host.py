@@ -57,6 +57,25 @@ def compat_model(model: str) -> str:
     return f"workers-ai/{model}" if model.startswith(("@cf/", "@hf/")) else model
 
 
+_REST_SLUGS = {"google-ai-studio/": "google/", "grok/": "xai/"}
+"""``/compat`` provider slugs spelled differently on the REST API (reference §2, §11.1)."""
+
+
+def rest_model(model: str) -> str:
+    """The REST API spelling of a ``/compat`` model name (the inverse of :func:`compat_model`),
+    so a model named either way has one profile, lifecycle and alias.
+
+    >>> rest_model("workers-ai/@cf/meta/llama-3.1-8b-instruct"), rest_model("grok/grok-4")
+    ('@cf/meta/llama-3.1-8b-instruct', 'xai/grok-4')
+    """
+    if model.startswith(("workers-ai/@cf/", "workers-ai/@hf/")):
+        return model[len("workers-ai/"):]
+    for slug, rest in _REST_SLUGS.items():
+        if model.startswith(slug):
+            return rest + model[len(slug):]
+    return model
+
+
 def is_gateway_only(model: str) -> bool:
     """Dynamic routes and the Auto Router: served only on the gateway host."""
     return model.startswith(DYNAMIC_PREFIX) or model == AUTO_ROUTER

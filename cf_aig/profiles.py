@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from . import catalog as _catalog  # imports nothing heavy; the cache file loads on first use
 from .errors import RetiredModelError
+from .gateway_host import rest_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +261,9 @@ def get_profile(model: str) -> ModelProfile:
     >>> get_profile("@cf/moonshotai/kimi-k2.5").alias_of
     '@cf/moonshotai/kimi-k2.6'
     """
+    rest = rest_model(model)
+    if rest != model:  # a /compat spelling: the same model's facts, under the caller's name
+        return replace(_profile(rest, _catalog_generation()), model=model)
     return _profile(model, _catalog_generation())
 
 

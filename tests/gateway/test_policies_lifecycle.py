@@ -144,3 +144,31 @@ def test_alias_resolved_in_profiles() -> None:
     assert alias.context_window == target.context_window and alias.workers_paid
     assert get_profile("@cf/meta/llama-3.1-8b-instruct").retired_on == "2026-05-30"
     assert get_profile("openai/gpt-5.5").retired_on is None
+
+
+@pytest.mark.parametrize(("compat", "rest"), [
+    ("workers-ai/@cf/meta/llama-3.1-8b-instruct", "@cf/meta/llama-3.1-8b-instruct"),
+    ("workers-ai/@cf/moonshotai/kimi-k2.6", "@cf/moonshotai/kimi-k2.6"),
+    ("workers-ai/@cf/moonshotai/kimi-k2.5", "@cf/moonshotai/kimi-k2.5"),
+    ("google-ai-studio/gemini-2.5-flash", "google/gemini-2.5-flash"),
+    ("grok/grok-4", "xai/grok-4"),
+])
+def test_compat_spelling_has_the_rest_spelling_profile(compat: str, rest: str) -> None:
+    """The gateway host's model names (``workers-ai/@cf/...``, ``google-ai-studio/...``) get the
+    facts, lifecycle and aliases of the same model under its REST API name."""
+    got, want = get_profile(compat), get_profile(rest)
+    assert want.known and got.known, compat
+    assert got.model == compat
+    assert (got.context_window, got.retired_on, got.replacement, got.workers_paid,
+            got.alias_of, got.tool_calling) == (
+        want.context_window, want.retired_on, want.replacement, want.workers_paid,
+        want.alias_of, want.tool_calling)
+
+
+def test_retired_model_in_compat_spelling_refused_before_sending(
+        cf_aig_emulator: Emulator) -> None:
+    req = {"model": "workers-ai/@cf/meta/llama-3.1-8b-instruct", "messages": HI}
+    with Client(**client_kw(cf_aig_emulator, "gateway")) as client, pytest.raises(
+            RetiredModelError, match=r"2026-05-30.*llama-3\.1-8b-instruct-fp8"):
+        client.chat(req)
+    assert attempts(cf_aig_emulator) == 0
