@@ -6,6 +6,7 @@ emulator on 127.0.0.1 (see ``lc_helpers``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -13,6 +14,10 @@ import pytest
 from lc_helpers import emulator, offline_get, stop_emulator
 
 from cf_aig.emulator import Emulator
+
+# The suites' media downloads are answered locally (offline_get); this only quiets their
+# reminder to identify ourselves to the site they would otherwise fetch from.
+os.environ.setdefault("LANGCHAIN_TESTS_USER_AGENT", "cf-aig-tests (offline fixtures)")
 
 
 @pytest.fixture(scope="session", autouse=True)

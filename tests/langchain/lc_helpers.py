@@ -1,5 +1,5 @@
 """Shared helpers of the LangChain adapter tests: the session emulator and loopback-only
-downloads (the standard suites fetch a test image/PDF from GitHub; answered locally here).
+downloads (the standard suites fetch a test image/PDF/WAV from the web; answered locally here).
 """
 
 from __future__ import annotations
@@ -46,6 +46,14 @@ def creds(e: Emulator | None = None) -> dict[str, Any]:
     return {"account_id": ACCOUNT, "api_token": TOKEN, "base_url": (e or emulator()).base_url}
 
 
+# 10 ms of 8 kHz mono silence: a valid RIFF/WAVE file for the audio-input suite test.
+WAV = (
+    b"RIFF" + (36 + 160).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+    + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+    + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    + b"data" + (160).to_bytes(4, "little") + bytes(160)
+)
+
 _real_get = httpx.get
 
 
@@ -53,8 +61,9 @@ def offline_get(url: Any, *args: Any, **kwargs: Any) -> httpx.Response:
     host = httpx.URL(str(url)).host
     if host in ("127.0.0.1", "localhost", "::1"):
         return _real_get(url, *args, **kwargs)
-    body = PDF if str(url).lower().endswith(".pdf") else PNG
-    ctype = "application/pdf" if body is PDF else "image/png"
+    suffix = str(url).lower().rsplit(".", 1)[-1]
+    body, ctype = {"pdf": (PDF, "application/pdf"), "wav": (WAV, "audio/wav")}.get(
+        suffix, (PNG, "image/png"))
     return httpx.Response(
         200, content=body, headers={"content-type": ctype}, request=httpx.Request("GET", url)
     )

@@ -6,6 +6,7 @@ Chat runs on both endpoints: chat completions (``openai/gpt-5.5``) and Workers A
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests, EmbeddingsIntegrationTests
-from lc_helpers import ChatCapabilities, creds, emulator
+from lc_helpers import WAV, ChatCapabilities, creds, emulator
 
 from langchain_cf_aig import ChatCloudflareAIGateway, CloudflareAIGatewayEmbeddings
 
@@ -63,6 +64,27 @@ class TestChatCompletions(_ChatSuite):
     @property
     def supports_pdf_inputs(self) -> bool:
         return True
+
+    @property
+    def supports_audio_inputs(self) -> bool:  # input_audio parts on /ai/v1/chat/completions
+        return True
+
+    @pytest.fixture(autouse=True)
+    def _audio_on_the_wire(self, request: pytest.FixtureRequest) -> Iterator[None]:
+        """After the suite's audio test (not overridable), check the wire: both of its
+        messages (LangChain audio block, OpenAI input_audio part) reached the emulator as
+        input_audio parts carrying the WAV bytes, not as text."""
+        if request.node.originalname != "test_audio_inputs":
+            yield
+            return
+        emulator().reset()
+        yield
+        parts = [part for r in emulator().requests if r.method == "POST"
+                 for m in r.json.get("messages") or () if isinstance(m.get("content"), list)
+                 for part in m["content"] if part.get("type") == "input_audio"]
+        assert len(parts) == 2, parts
+        assert all(p["input_audio"]["format"] == "wav"
+                   and base64.b64decode(p["input_audio"]["data"]) == WAV for p in parts)
 
 
 class TestWorkersAIRun(_ChatSuite):
