@@ -254,10 +254,12 @@ class TypedEventStream:
     It parses each event's JSON, names it by its ``type`` (else the SSE event name),
     hands it to :meth:`_event`, and turns a payload of unexpected shape into a
     :class:`ResponseDecodeError`. Chunks get one id per stream (the provider's when it
-    sends one). :meth:`finish` raises if the terminal event never came.
+    sends one). :meth:`finish` raises if the terminal event never came. OpenAI-shaped
+    chunks arriving instead (a gateway answering in its unified shape, reference §11.5)
+    are decoded as such by a Chat Completions chunk decoder, never dropped.
     """
 
-    __slots__ = ("_created", "_done", "_id", "_model")
+    __slots__ = ("_chunks", "_created", "_done", "_id", "_model")
     ID_PREFIX = "chatcmpl"
     LABEL = "stream"
     TERMINAL = "its terminal event"
@@ -267,6 +269,7 @@ class TypedEventStream:
         self._id: str | None = None
         self._created = int(time.time())
         self._done = False
+        self._chunks: Any = None  # a chat.ChunkStream, once OpenAI-shaped chunks arrive
 
     def _base(self) -> dict[str, Any]:
         if self._id is None:
@@ -279,10 +282,17 @@ class TypedEventStream:
 
     def event(self, name: str | None, data: bytes) -> list[ChatCompletionChunk]:
         if data.strip() == b"[DONE]":  # not sent by these APIs; some proxies append it
-            return []
+            return [] if self._chunks is None else cast(
+                "list[ChatCompletionChunk]", self._chunks.event(name, data))
         obj = loads(data, f"{self.LABEL} stream event")
         if not isinstance(obj, dict):
             raise ResponseDecodeError(f"stream event is not a JSON object: {data[:200]!r}")
+        if isinstance(obj.get("choices"), list) and not isinstance(obj.get("type"), str):
+            if self._chunks is None:  # OpenAI-shaped chunks where typed events were due
+                from .chat import ChunkStream
+
+                self._chunks = ChunkStream(self._model)
+            return cast("list[ChatCompletionChunk]", self._chunks.event(name, data))
         kind = obj.get("type") if isinstance(obj.get("type"), str) else name
         try:
             return self._event(kind, obj)
@@ -295,6 +305,8 @@ class TypedEventStream:
         raise NotImplementedError
 
     def finish(self) -> list[ChatCompletionChunk]:
+        if self._chunks is not None and not self._done:
+            return cast("list[ChatCompletionChunk]", self._chunks.finish())
         if not self._done:
             raise StreamInterruptedError(
                 f"the {self.LABEL} stream ended without {self.TERMINAL}: the answer is truncated")

@@ -66,7 +66,7 @@ import json
 import time
 import uuid
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from ..accumulate import NATIVE_STOP_KEYS, build_tool_call
 from ..errors import (
@@ -740,7 +740,7 @@ class MessagesStream(TypedEventStream):
     {'content': 'Hi'}
     """
 
-    __slots__ = ("_blocks", "_chunks", "_reason", "_text", "_tools", "_usage")
+    __slots__ = ("_blocks", "_reason", "_text", "_tools", "_usage")
     ID_PREFIX = "msg"
     LABEL = "Anthropic"
     TERMINAL = "message_stop"
@@ -752,7 +752,6 @@ class MessagesStream(TypedEventStream):
         self._usage: dict[str, Any] = {}
         self._reason: str | None = None
         self._text = 0  # answer text length so far (citation offsets)
-        self._chunks: Any = None  # a ChunkStream, once OpenAI-shaped chunks arrive instead
 
     def _event(self, kind: str | None, obj: dict[str, Any]) -> list[ChatCompletionChunk]:
         if kind == "error" or (kind is None and obj.get("error")):
@@ -773,21 +772,7 @@ class MessagesStream(TypedEventStream):
             # a whole message where events were expected: replay it as chunks
             self._done = True
             return completion_to_chunks(parse_message(obj))
-        if kind in (None, "chat.completion.chunk") and isinstance(obj.get("choices"), list):
-            # OpenAI-shaped chunks where Anthropic events were expected (a gateway answering
-            # in its unified shape, reference §11.5): decoded as such, never dropped
-            if self._chunks is None:
-                from .chat import ChunkStream
-
-                self._chunks = ChunkStream(self._model)
-            return cast("list[ChatCompletionChunk]",
-                        self._chunks.event(None, json.dumps(obj).encode()))
         return []  # ping and unknown events
-
-    def finish(self) -> list[ChatCompletionChunk]:
-        if self._chunks is not None and not self._done:
-            return cast("list[ChatCompletionChunk]", self._chunks.finish())
-        return super().finish()
 
     def _start(self, message: Any) -> list[ChatCompletionChunk]:
         if isinstance(message, dict):

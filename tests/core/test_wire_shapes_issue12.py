@@ -317,14 +317,17 @@ def test_messages_refusal_of_a_part_names_who_carries_it() -> None:
                                        "messages": [audio]}, stream=False)
 
 
-@pytest.mark.parametrize("api", ["messages", "run"])
-def test_openai_shaped_chunks_where_anthropic_events_were_expected_are_decoded(api: str) -> None:
-    """OpenAI-shaped replies break native-format parsers (reference §11.5): an anthropic/*
-    stream answered with chat.completion chunks keeps its text, tool call and usage (they
-    were all dropped, then the stream raised for lack of message_stop)."""
+@pytest.mark.parametrize(("api", "model"), [("messages", "anthropic/claude-sonnet-4.5"),
+                                            ("run", "anthropic/claude-sonnet-4.5"),
+                                            ("responses", "@cf/openai/gpt-oss-120b")])
+def test_openai_shaped_chunks_where_typed_events_were_expected_are_decoded(
+        api: str, model: str) -> None:
+    """OpenAI-shaped replies break native-format parsers (reference §11.5): a Messages or
+    Responses stream answered with chat.completion chunks keeps its text, tool call and
+    usage (they were all dropped, then the stream raised for lack of its terminal event)."""
     call = {"index": 0, "id": "call_1", "type": "function",
             "function": {"name": "f", "arguments": '{"a":1}'}}
-    done = merged(api, "anthropic/claude-sonnet-4.5", [
+    done = merged(api, model, [
         {"id": "c", "object": "chat.completion.chunk",
          "choices": [{"index": 0, "delta": {"content": "Hel"}}]},
         {"id": "c", "object": "chat.completion.chunk",
