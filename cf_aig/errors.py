@@ -14,6 +14,7 @@ picks the class from the Cloudflare code first, then the HTTP status.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -468,7 +469,8 @@ def _policy_error(
 ) -> tuple[type[CfAigError], dict[str, Any]] | None:
     """The gateway policies' body (``error`` an object, no code): which error, which fields.
 
-    Accepted shapes: ``bucket``/``spent``/``limit`` inside ``error`` or at the top level;
+    Accepted shapes: ``bucket``/``spent``/``limit`` inside ``error``, in the first item of a v4
+    ``errors`` list, or at the top level (figures kept only as finite numbers);
     the message matched case-insensitively ("access denied by policy", "spending limit").
     """
     low = message.lower()
@@ -483,12 +485,37 @@ def _policy_error(
                 obj = {}
         fields: dict[str, Any] = {}
         if isinstance(obj, Mapping):
-            inner = obj.get("error")
-            for source in (obj, inner if isinstance(inner, Mapping) else {}):
-                for key in ("bucket", "spent", "limit"):
-                    if source.get(key) is not None:
-                        fields[key] = source[key]
+            inner, listed = obj.get("error"), obj.get("errors")
+            first = listed[0] if isinstance(listed, list) and listed else None
+            for source in (obj, first, inner):
+                if not isinstance(source, Mapping):
+                    continue
+                bucket = source.get("bucket")
+                if isinstance(bucket, str) and bucket:
+                    fields["bucket"] = bucket
+                for key in ("spent", "limit"):
+                    amount = _amount(source.get(key))
+                    if amount is not None:
+                        fields[key] = amount
         return SpendLimitExceededError, fields
+    return None
+
+
+def _amount(value: Any) -> float | None:
+    """A spend figure as a finite number (numeric strings accepted); None otherwise.
+
+    >>> _amount(10), _amount("12.5"), _amount(True), _amount("nan"), _amount({})
+    (10, 12.5, None, None, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value
     return None
 
 

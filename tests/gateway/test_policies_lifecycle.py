@@ -172,3 +172,23 @@ def test_retired_model_in_compat_spelling_refused_before_sending(
             RetiredModelError, match=r"2026-05-30.*llama-3\.1-8b-instruct-fp8"):
         client.chat(req)
     assert attempts(cf_aig_emulator) == 0
+
+
+@pytest.mark.parametrize("body", [
+    {"success": False, "errors": [{"message": "Spending limit exceeded", "bucket": "team:a",
+                                   "spent": 12.5, "limit": 10}]},   # the v4 list shape
+    {"success": False, "error": {"message": "Spending limit exceeded", "bucket": "team:a",
+                                 "spent": "12.5", "limit": "10"}},  # numbers as strings
+])
+def test_spend_limit_fields_from_the_v4_list_and_numeric_strings(body: dict[str, Any]) -> None:
+    err = error_from_body(429, body)
+    assert type(err) is SpendLimitExceededError and not err.retryable
+    assert (err.bucket, err.spent, err.limit) == ("team:a", 12.5, 10)
+
+
+def test_spend_limit_fields_of_the_wrong_type_are_absent_not_kept() -> None:
+    err = error_from_body(429, {"success": False, "error": {
+        "message": "Spending limit exceeded", "bucket": {"x": 1}, "spent": True,
+        "limit": float("nan")}})
+    assert type(err) is SpendLimitExceededError
+    assert (err.bucket, err.spent, err.limit) == (None, None, None)
