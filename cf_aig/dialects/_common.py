@@ -210,6 +210,22 @@ def one_choice_completion(
     })
 
 
+def chat_completion_instead(body: Any) -> ChatCompletion | None:
+    """An OpenAI ``chat.completion`` answered where another endpoint's shape was due (a
+    gateway replying in its unified shape, reference §11.5), normalised as Chat Completions
+    would; ``None`` for any other body.
+
+    >>> chat_completion_instead({"type": "message", "content": []}) is None
+    True
+    """
+    if isinstance(body, dict) and isinstance(body.get("choices"), list) \
+            and not isinstance(body.get("type"), str):
+        from .chat import normalize_completion
+
+        return normalize_completion(body)
+    return None
+
+
 def completion_to_chunks(completion: ChatCompletion) -> list[ChatCompletionChunk]:
     """A whole completion as stream chunks (for a JSON body where a stream was asked)."""
     base: dict[str, Any] = {

@@ -89,6 +89,7 @@ from ._common import (
     FINISH_REASONS,
     TypedEventStream,
     assistant_message,
+    chat_completion_instead,
     check_error,
     completion_to_chunks,
     image_url_of,
@@ -664,6 +665,9 @@ def _server_item(block: dict[str, Any], calls: list[ServerToolCall],
 def parse_message(body: Any) -> ChatCompletion:
     """A Messages response body → canonical completion (raises on error bodies)."""
     check_error(body)
+    instead = chat_completion_instead(body)
+    if instead is not None:
+        return instead
     if not isinstance(body, dict) or not isinstance(body.get("content"), list):
         raise ResponseDecodeError(f"expected an Anthropic message object, got {str(body)[:200]}")
     texts: list[str] = []

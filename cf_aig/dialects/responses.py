@@ -67,6 +67,7 @@ from . import Capabilities, FixedPathDialect
 from ._common import (
     TypedEventStream,
     assistant_message,
+    chat_completion_instead,
     check_error,
     completion_to_chunks,
     image_url_of,
@@ -541,6 +542,9 @@ def parse_response(body: Any) -> ChatCompletion:
     if isinstance(body, dict) and body.get("status") == "failed":
         raise response_error(body.get("error"))
     check_error(body)
+    instead = chat_completion_instead(body)
+    if instead is not None:
+        return instead
     if not isinstance(body, dict) or not isinstance(body.get("output"), list):
         raise ResponseDecodeError(f"expected a Responses 'response' object, got {str(body)[:200]}")
     texts: list[str] = []

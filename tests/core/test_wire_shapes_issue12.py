@@ -341,3 +341,20 @@ def test_openai_shaped_chunks_where_typed_events_were_expected_are_decoded(
     assert message["content"] == "Hello"
     assert message["tool_calls"][0]["function"] == {"name": "f", "arguments": '{"a":1}'}
     assert done["usage"]["total_tokens"] == 5
+
+
+@pytest.mark.parametrize(("api", "model"), [("messages", "anthropic/claude-sonnet-4.5"),
+                                            ("responses", "@cf/openai/gpt-oss-120b")])
+def test_a_whole_chat_completion_where_another_shape_was_due_is_parsed(api: str,
+                                                                       model: str) -> None:
+    """Non-streamed twin of the chunk fallback: the answer was a ResponseDecodeError."""
+    body = {"id": "x", "object": "chat.completion", "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant", "content": None, "tool_calls": [{
+                    "id": "call_1", "type": "function",
+                    "function": {"name": "f", "arguments": {"a": 1}}}]}}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
+    choice = get_dialect(api).parse(body)["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    assert choice["message"]["tool_calls"][0]["function"] == {"name": "f",
+                                                               "arguments": '{"a": 1}'}
