@@ -108,9 +108,7 @@ class _StreamBase(Generic[T]):
     def _decode(self, raw: bytes) -> list[T]:
         now = self._now()
         if self._deadline is not None and now > self._deadline:
-            raise StreamInterruptedError(
-                f"the stream did not finish within total_timeout={self._policy.total:g}s "
-                f"(after {self.received} chunks)", received=self.received)
+            raise self._past_deadline()
         assert self._decoder is not None and self._inflater is not None
         out: list[T] = []
         try:
@@ -126,6 +124,11 @@ class _StreamBase(Generic[T]):
                 f"the stream sent no event for {self._idle:g}s (stream_idle_timeout) after "
                 f"{self.received} chunks", received=self.received)
         return out
+
+    def _past_deadline(self) -> StreamInterruptedError:
+        return StreamInterruptedError(
+            f"the stream did not finish within total_timeout={self._policy.total:g}s "
+            f"(after {self.received} chunks)", received=self.received)
 
     def _end(self) -> list[T]:
         assert self._decoder is not None and self._inflater is not None
@@ -143,6 +146,10 @@ class _StreamBase(Generic[T]):
     def _error(self, exc: BaseException) -> CfAigError | None:
         if isinstance(exc, CfAigError):
             err = exc
+        elif (isinstance(exc, httpx.TimeoutException) and self._deadline is not None
+              and self._now() >= self._deadline - 0.05):
+            err = self._past_deadline()  # the read timeout was clamped to the deadline
+            err.__cause__ = exc
         elif isinstance(exc, (httpx.TransportError, httpx.StreamError)):
             err = stream_break(exc, self.received)
             err.__cause__ = exc

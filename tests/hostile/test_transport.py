@@ -631,3 +631,30 @@ async def test_async_header_trickle_and_idle_stream_are_bounded(
             async for chunk in stream:
                 got.append(chunk)
     assert len(got) == 1 and server.arrivals == 1 and idle.arrivals == 1
+
+
+def trickle_stream(conn: socket.socket, req: bytes, n: int) -> str:
+    conn.sendall(head(ctype="text/event-stream", extra="connection: close\r\n"))
+    event = (b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
+             b'"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n')
+    for i in range(40):  # a byte every 0.25 s: each read lives, no event completes
+        conn.sendall(event[i:i + 1])
+        time.sleep(0.25)
+    return "close"
+
+
+async def test_stream_trickle_names_total_timeout_sync_and_async(
+        hostile: Callable[[Script], HostileServer]) -> None:
+    """The deadline cuts a trickling stream, and the error says it was total_timeout (not a
+    read timeout, which the caller would try to fix by raising ``timeout``)."""
+    server = hostile(trickle_stream)
+    with client(server, total_timeout=1.5) as c, \
+            pytest.raises(StreamInterruptedError, match=r"total_timeout=1\.5") as info:
+        list(c.chat_stream(REQUEST))
+    assert "read timeout" not in str(info.value)
+    async with aclient(server) as ac:
+        stream = await ac.chat_stream(REQUEST, total_timeout=1.5)
+        with pytest.raises(StreamInterruptedError, match=r"total_timeout=1\.5"):
+            async for _ in stream:
+                pass
+    assert server.arrivals == 2
