@@ -133,6 +133,14 @@ FEATURES: dict[str, tuple[str, dict[str, Any]]] = {
     "audio": ("audio", {"messages": [{"role": "user", "content": [
         {"type": "text", "text": "AUDIOMARK listen"},
         {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]}]}),
+    "tool_result_image": ("tool_result_images", {"tools": [ADD_TOOL], "messages": [
+        {"role": "user", "content": "TOOLIMGMARK chart it"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_img", "type": "function",
+             "function": {"name": "add", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_img", "content": [
+            {"type": "text", "text": "the chart"},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}]}),
 }
 """Request feature → (the ``Capabilities`` field declaring it, what it adds to the
 ``text`` conversation's request)."""

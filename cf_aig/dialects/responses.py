@@ -875,6 +875,7 @@ CAPABILITIES = Capabilities(
     stop_sequences=False,
     max_tokens_field="max_completion_tokens",
     file_urls=True,
+    tool_result_images=True,  # function_call_output content items (input_image, input_file)
     server_tools=True,
 )
 """What the Responses wire carries."""

@@ -17,6 +17,7 @@ from conversations import (
     CONVERSATIONS,
     ENDPOINT_MODELS,
     FEATURES,
+    PNG,
     feature_request,
     markers,
     request,
@@ -100,6 +101,7 @@ def test_request_feature_carried_or_refused_as_declared(api: str, model: str,
     wire = json.dumps(body)
     assert "ENDMARK" in wire or feature != "stop"
     assert "UklGRg==" in wire or feature != "audio"
+    assert PNG in wire or feature != "tool_result_image"
 
 
 @pytest.mark.parametrize("include_usage", [True, False])
