@@ -689,6 +689,32 @@ def _validate(obj: Any, pydantic_cls: Any, text: str) -> Any:
         ) from exc
 
 
+class _Progress:
+    """The structured-output stream's state, shared by the sync and async transforms: the
+    chunks so far, and the last object yielded (a new one is yielded only when it differs)."""
+
+    __slots__ = ("acc", "final", "last", "partial")
+
+    def __init__(self, partial: Callable[[Any], Any], final: Callable[[Any], Any]) -> None:
+        self.partial, self.final = partial, final
+        self.acc: Any = None
+        self.last: Any = None
+
+    def feed(self, chunk: Any) -> list[Any]:
+        self.acc = chunk if self.acc is None else self.acc + chunk
+        obj = self.partial(self.acc)
+        if obj is None or obj == self.last:
+            return []
+        self.last = obj
+        return [obj]
+
+    def finish(self) -> list[Any]:
+        if self.acc is None:
+            return []
+        done = self.final(self.acc)
+        return [] if done == self.last else [done]
+
+
 @lru_cache(maxsize=1)
 def _parser_class() -> type[Any]:
     """The structured-output parser class (LangChain's parser base loads on first use)."""
@@ -714,32 +740,18 @@ def _parser_class() -> type[Any]:
             return self.final(text)
 
         def _transform(self, input: Iterator[str | BaseMessage]) -> Iterator[Any]:
-            acc: Any = None
-            last: Any = None
+            progress = _Progress(self.partial, self.final)
             for chunk in input:
-                acc = chunk if acc is None else acc + chunk
-                obj = self.partial(acc)
-                if obj is not None and obj != last:
-                    last = obj
-                    yield obj
-            if acc is not None:
-                done = self.final(acc)
-                if done != last:
-                    yield done
+                yield from progress.feed(chunk)
+            yield from progress.finish()
 
         async def _atransform(self, input: AsyncIterator[str | BaseMessage]) -> AsyncIterator[Any]:
-            acc: Any = None
-            last: Any = None
+            progress = _Progress(self.partial, self.final)
             async for chunk in input:
-                acc = chunk if acc is None else acc + chunk
-                obj = self.partial(acc)
-                if obj is not None and obj != last:
-                    last = obj
+                for obj in progress.feed(chunk):
                     yield obj
-            if acc is not None:
-                done = self.final(acc)
-                if done != last:
-                    yield done
+            for obj in progress.finish():
+                yield obj
 
     return _StructuredOutputParser
 
