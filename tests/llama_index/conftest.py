@@ -8,9 +8,6 @@ import pytest
 
 from cf_aig.emulator import Emulator
 
-TOKEN = "li-test-token-0123456789"
-"""The API token every test LLM uses (asserted absent from serialized output)."""
-
 _ENV = (
     "CLOUDFLARE_ACCOUNT_ID",
     "CLOUDFLARE_API_TOKEN",

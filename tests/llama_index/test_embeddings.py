@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import TOKEN
+from li_token import TOKEN
 
 import cf_aig
 from cf_aig.emulator import Emulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import TOKEN
+from li_token import TOKEN
 from llama_index.core import Document, VectorStoreIndex
 
 from cf_aig.emulator import Emulator

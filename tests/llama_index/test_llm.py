@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TOKEN
+from li_token import TOKEN
 from li_tools import ADD, MULTIPLY, Song
 from llama_index.core.base.llms.types import ChatMessage, VideoBlock
 from llama_index.core.prompts import PromptTemplate
