@@ -77,10 +77,14 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
+_HEADER_TEXT = re.compile(r"[\x20-\x7e]+")
+"""What a header value can carry as-is: printable ASCII (no control character)."""
+
+
 def check_str(name: str, value: Any) -> str:
-    """A non-empty string on one line (it becomes a header value)."""
-    if not isinstance(value, str) or not value.strip() or "\n" in value or "\r" in value:
-        raise _bad(name, "a non-empty single-line string", value)
+    """A non-empty string of printable ASCII on one line (it becomes a header value)."""
+    if not isinstance(value, str) or not value.strip() or not _HEADER_TEXT.fullmatch(value):
+        raise _bad(name, "a non-empty single-line string of printable ASCII", value)
     return value
 
 
@@ -116,7 +120,7 @@ def name_list(name: str, value: Any) -> tuple[str, ...]:
     names = tuple(i.strip() if isinstance(i, str) else i for i in items)
     if not names or not all(
         isinstance(i, str) and i and "," not in i and not any(c.isspace() for c in i)
-        for i in names
+        and _HEADER_TEXT.fullmatch(i) for i in names
     ):
         raise _bad(name, rule, value)
     return names

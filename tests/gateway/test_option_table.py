@@ -42,3 +42,17 @@ def test_validation_comes_from_the_table_everywhere() -> None:
     m = Model(account_id="a", api_token="t", gateway_metadata={"k": 1}, backoff="linear")
     assert m.gateway_options().headers() == {"cf-aig-metadata": '{"k":1}',
                                              "cf-aig-backoff": "linear"}
+
+
+@pytest.mark.parametrize("spec", [s for s in OPTION_SPECS.values()
+                                  if s.name in {"cache_key", "event_id", "byok_alias",
+                                                "session_id", "turn_id", "allowed_models",
+                                                "allowed_providers", "session_affinity"}],
+                         ids=lambda s: s.name)
+@pytest.mark.parametrize("bad", ["caf\u00e9", "a\x00b", "a\tb\x7f"], ids=["non-ascii", "nul", "del"])
+def test_text_options_refuse_what_a_header_cannot_carry(spec: OptionSpec, bad: str) -> None:
+    """A header value must be visible ASCII: anything else is a ConfigurationError naming the
+    option before sending (a non-ASCII value was a bare UnicodeEncodeError from httpx)."""
+    value: object = [bad] if "allowed" in spec.name else bad
+    with pytest.raises(ConfigurationError, match=spec.name):
+        GatewayOptions(**{spec.name: value}).headers()
