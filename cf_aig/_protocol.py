@@ -257,8 +257,8 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
     if ms:
         try:
             value = float(ms) / 1000
-            if math.isfinite(value):
-                return max(0.0, value)
+            if math.isfinite(value) and value >= 0:  # a negative delay is malformed
+                return value
         except ValueError:
             pass
     text = headers.get("retry-after")
@@ -266,7 +266,7 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
         return None
     try:
         seconds = float(text)
-        return max(0.0, seconds) if math.isfinite(seconds) else None
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     except ValueError:
         pass
     try:

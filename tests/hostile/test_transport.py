@@ -232,6 +232,17 @@ def test_malformed_retry_after_is_ignored(hostile: Callable[[Script], HostileSer
     assert server.arrivals == 3
 
 
+@pytest.mark.parametrize("value", ["soon", "-5", "-0.5", "nan", "1e999", "Fri, 99 Foo 2026"])
+def test_malformed_retry_after_falls_back_to_our_backoff(value: str) -> None:
+    """A negative delay is malformed too: read as 0 it made every retry immediate."""
+    import httpx
+
+    from cf_aig._protocol import retry_after_seconds
+    assert retry_after_seconds(httpx.Headers({"retry-after": value})) is None
+    assert retry_after_seconds(httpx.Headers({"retry-after-ms": value})) is None
+    assert retry_after_seconds(httpx.Headers({"retry-after": "2"})) == 2.0
+
+
 # ------------------------------------------------------- item 4: resend and deadlines
 
 def cut_off_200(conn: socket.socket, req: bytes, n: int) -> str:
