@@ -330,9 +330,10 @@ def tool_names(tools: Any) -> list[str]:
 
 _IMAGE_PARTS = frozenset({"image_url", "input_image", "image"})
 _FILE_PARTS = frozenset({"file", "input_file", "document"})
+_AUDIO_PARTS = frozenset({"input_audio", "audio"})
 
 
-def media_refusal(profile: ModelProfile, kind: Literal["image", "file"]) -> str | None:
+def media_refusal(profile: ModelProfile, kind: Literal["image", "file", "audio"]) -> str | None:
     """Why the model of ``profile`` cannot take an image (or a file: PDF document) input,
     or ``None`` when it can or its profile is unknown. The one rule both adapters apply
     (LlamaIndex also while converting blocks, with its own error class).
@@ -346,6 +347,10 @@ def media_refusal(profile: ModelProfile, kind: Literal["image", "file"]) -> str 
         return (f"{profile.model} does not see images by its profile; use a vision model "
                 "(for example openai/gpt-5.5, @cf/meta/llama-4-scout-17b-16e-instruct) or "
                 "remove the image")
+    if kind == "audio" and not profile.audio_input:
+        return (f"{profile.model} does not hear audio by its profile; use a model that does "
+                "(for example openai/gpt-audio or google/gemini-2.5-flash, with "
+                "api='chat_completions'), or remove the audio")
     if kind == "file" and not profile.pdf_input:
         return (f"{profile.model} does not read files (PDF documents) by its profile; use a "
                 "model that does (for example openai/gpt-5.5 or anthropic/claude-sonnet-4.5),"
@@ -354,9 +359,9 @@ def media_refusal(profile: ModelProfile, kind: Literal["image", "file"]) -> str 
 
 
 def check_media(request: Mapping[str, Any]) -> None:
-    """Images need a model that sees, files (PDF) one that reads them: by the model's
-    profile (unknown models pass), in every message, tool results included. Otherwise a
-    :class:`ConfigurationError` before sending (the model would ignore them silently).
+    """Images need a model that sees, files (PDF) one that reads them, audio one that hears:
+    by the model's profile (unknown models pass), in every message, tool results included.
+    Otherwise a :class:`ConfigurationError` before sending (the model would ignore them silently).
 
     >>> check_media({"model": "openai/gpt-4o-mini", "messages": [{"role": "user",
     ...     "content": [{"type": "file", "file": {"file_data": "data:..."}}]}]})
@@ -375,6 +380,7 @@ anthropic/claude-sonnet-4.5), or remove the file
             if isinstance(content, list) else set()
         why = media_refusal(profile, "image") if kinds & _IMAGE_PARTS else None
         why = why or (media_refusal(profile, "file") if kinds & _FILE_PARTS else None)
+        why = why or (media_refusal(profile, "audio") if kinds & _AUDIO_PARTS else None)
         if why:
             raise ConfigurationError(f"messages[{i}]: {why}")
 

@@ -39,6 +39,8 @@ class ModelProfile:
     parallel_tool_calls: bool = True
     vision: bool = False
     pdf_input: bool = False
+    audio_input: bool = False
+    """Hears ``input_audio`` content parts (chat completions)."""
     json_schema: bool = True
     json_mode: bool = True
     reasoning: bool = False
@@ -84,7 +86,11 @@ _CLAUDE: dict[str, Any] = dict(
     context_window=200_000, max_output_tokens=64_000, vision=True, pdf_input=True, reasoning=True
 )
 _GEMINI: dict[str, Any] = dict(
-    context_window=1_048_576, max_output_tokens=65_536, vision=True, pdf_input=True, reasoning=True
+    context_window=1_048_576, max_output_tokens=65_536, vision=True, pdf_input=True,
+    audio_input=True, reasoning=True,
+)
+_OPENAI_AUDIO: dict[str, Any] = dict(
+    context_window=128_000, max_output_tokens=16_384, audio_input=True, json_schema=False
 )
 _WAI_CHAT: dict[str, Any] = dict(workers_ai_schema="chat", streaming_json_schema=False)
 _WAI_CLASSIC: dict[str, Any] = dict(
@@ -107,6 +113,8 @@ _TABLE: dict[str, dict[str, Any]] = {
     "openai/gpt-4.1-mini": dict(context_window=1_047_576, max_output_tokens=32_768, vision=True),
     "openai/gpt-4o": dict(context_window=128_000, max_output_tokens=16_384, vision=True),
     "openai/gpt-4o-mini": dict(context_window=128_000, max_output_tokens=16_384, vision=True),
+    "openai/gpt-audio": _OPENAI_AUDIO,
+    "openai/gpt-4o-audio-preview": _OPENAI_AUDIO,
     "anthropic/claude-sonnet-4.5": _CLAUDE,
     "anthropic/claude-opus-4.5": _CLAUDE,
     "anthropic/claude-haiku-4.5": _CLAUDE,

@@ -237,7 +237,7 @@ def _parts(content: Any, where: str) -> str | list[dict[str, Any]]:
             out.append(dict(part))
         else:
             carrier = ("api='chat_completions' with an audio model (for example "
-                       "openai/gpt-4o-audio-preview)" if kind == "input_audio" else
+                       "openai/gpt-audio)" if kind == "input_audio" else
                        "api='chat_completions'")
             raise ConfigurationError(
                 f"{at}: content part type {kind!r} is not supported on /ai/v1/responses; "

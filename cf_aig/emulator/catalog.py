@@ -124,6 +124,7 @@ EMBEDDING_DIMS: dict[str, int] = {
 THIRD_PARTY_CHAT: frozenset[str] = frozenset({
     "openai/gpt-5.5", "openai/gpt-5", "openai/gpt-5-mini", "openai/gpt-5-nano",
     "openai/gpt-4.1", "openai/gpt-4.1-mini", "openai/gpt-4o", "openai/gpt-4o-mini",
+    "openai/gpt-audio", "openai/gpt-4o-audio-preview",
     "anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5", "anthropic/claude-opus-4.5",
     "google/gemini-3-flash", "google/gemini-2.5-flash", "google/gemini-2.5-pro",
     "xai/grok-3", "xai/grok-4", "deepseek/deepseek-chat", "deepseek/deepseek-reasoner",

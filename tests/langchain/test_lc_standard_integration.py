@@ -65,6 +65,17 @@ class TestChatCompletions(_ChatSuite):
     def supports_pdf_inputs(self) -> bool:
         return True
 
+
+class TestGeminiChatCompletions(_ChatSuite):
+    """The suite with a Google model on ``/ai/v1/chat/completions``: its profile hears
+    audio, so the suite's audio test runs (and its wire is checked)."""
+
+    model_name = "google/gemini-2.5-flash"
+
+    @property
+    def supports_pdf_inputs(self) -> bool:
+        return True
+
     @property
     def supports_audio_inputs(self) -> bool:  # input_audio parts on /ai/v1/chat/completions
         return True

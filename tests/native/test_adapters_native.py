@@ -38,12 +38,13 @@ def _creds(emu: Emulator) -> dict[str, str]:
             "base_url": emu.base_url}
 
 
-def _lc(emu: Emulator, api: str = "responses") -> ChatCloudflareAIGateway:
-    return ChatCloudflareAIGateway(model="openai/gpt-5.5", api=api, **_creds(emu))
+def _lc(emu: Emulator, api: str = "responses",
+        model: str = "openai/gpt-5.5") -> ChatCloudflareAIGateway:
+    return ChatCloudflareAIGateway(model=model, api=api, **_creds(emu))
 
 
-def _li(emu: Emulator, api: str = "responses") -> CloudflareAIGateway:
-    return CloudflareAIGateway(model="openai/gpt-5.5", api=api, **_creds(emu))
+def _li(emu: Emulator, api: str = "responses", model: str = "openai/gpt-5.5") -> CloudflareAIGateway:
+    return CloudflareAIGateway(model=model, api=api, **_creds(emu))
 
 
 def _lc_message(model: Any, mode: str) -> AIMessage:
@@ -195,18 +196,24 @@ def test_audio_reaches_chat_completions_and_is_refused_on_responses(
     lc_msg = HumanMessage([{"type": "text", "text": "transcribe"},
                            {"type": "audio", "base64": base64.b64encode(wav).decode(),
                             "mime_type": "audio/wav"}])
-    _li(cf_aig_emulator, "chat_completions").chat([li_msg])
-    _lc(cf_aig_emulator, "chat_completions").invoke([lc_msg])
+    _li(cf_aig_emulator, "chat_completions", "openai/gpt-audio").chat([li_msg])
+    _lc(cf_aig_emulator, "chat_completions", "openai/gpt-audio").invoke([lc_msg])
     for sent in cf_aig_emulator.requests:
         validate(sent.json, "CreateChatCompletionRequest")
         part = sent.json["messages"][0]["content"][1]
         assert part == {"type": "input_audio", "input_audio": {
             "data": base64.b64encode(wav).decode(), "format": "wav"}}
     cf_aig_emulator.reset()
+    # a model whose profile does not hear audio: refused before sending, naming one that does
+    with pytest.raises(ConfigurationError, match=r"does not hear audio.*openai/gpt-audio"):
+        _li(cf_aig_emulator, "chat_completions").chat([li_msg])
+    with pytest.raises(ConfigurationError, match=r"does not hear audio.*openai/gpt-audio"):
+        _lc(cf_aig_emulator, "chat_completions").invoke([lc_msg])
+    # a model that hears audio, on an endpoint that cannot carry it: the dialect refuses
     with pytest.raises(ConfigurationError, match=r"input_audio.*api='chat_completions'"):
-        _li(cf_aig_emulator).chat([li_msg])
+        _li(cf_aig_emulator, model="openai/gpt-audio").chat([li_msg])
     with pytest.raises(ConfigurationError, match=r"input_audio.*api='chat_completions'"):
-        _lc(cf_aig_emulator).invoke([lc_msg])
+        _lc(cf_aig_emulator, model="openai/gpt-audio").invoke([lc_msg])
     assert cf_aig_emulator.requests == []
 
 
