@@ -86,6 +86,20 @@ def check_embedding_args(model: str, api: str, dimensions: int | None,
                 f"(api='openai'), not by Workers AI native input (api={api!r}); drop it")
 
 
+def check_embedding_credentials(provider_api_key: object) -> None:
+    """Refuse a provider key on an embeddings model: embeddings go to the REST API, which
+    takes no provider key in the request (only the gateway host's ``/compat`` chat and
+    responses do), so the key would be dropped and Unified Billing would pay instead.
+
+    >>> check_embedding_credentials(None)
+    """
+    if provider_api_key is not None:
+        raise ConfigurationError(
+            "provider_api_key is sent only with chat completions and responses on "
+            "surface='gateway'; embeddings use the REST API, which cannot carry it: drop it "
+            "and store the key in the gateway (byok_alias picks a stored key)")
+
+
 def embedding_body(model: str, texts: Sequence[str], api: str, *,
                    dimensions: int | None = None,
                    encoding_format: str | None = None) -> dict[str, Any]:

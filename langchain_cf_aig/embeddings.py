@@ -12,6 +12,7 @@ from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_wit
 from cf_aig.embeddings import (
     EmbeddingApi,
     check_embedding_args,
+    check_embedding_credentials,
     embedding_api,
     pop_embedding_call_args,
 )
@@ -77,6 +78,7 @@ class CloudflareAIGatewayEmbeddings(GatewaySettings, Embeddings):
         self._check_settings()
         try:
             check_embedding_args(self.model, self._api(), self.dimensions, self.encoding_format)
+            check_embedding_credentials(self.provider_api_key)
             if self.batch_api:
                 check_batch_embedding(self.model, self.api, self.dimensions,
                                       self.encoding_format)

@@ -8,7 +8,12 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import Field
 
 from cf_aig.batch import aembed_with_batch_api, check_batch_embedding, embed_with_batch_api
-from cf_aig.embeddings import EmbeddingApi, check_embedding_args, embedding_api
+from cf_aig.embeddings import (
+    EmbeddingApi,
+    check_embedding_args,
+    check_embedding_credentials,
+    embedding_api,
+)
 from cf_aig.errors import ConfigurationError
 from cf_aig.profiles import get_profile
 
@@ -77,6 +82,7 @@ class CloudflareAIGatewayEmbedding(GatewaySettings, BaseEmbedding):
         self._check_settings()
         api = embedding_api(self.model_name, self.api)
         check_embedding_args(self.model_name, api, self.dimensions, self.encoding_format)
+        check_embedding_credentials(self.provider_api_key)
         if self.batch_api:
             check_batch_embedding(self.model_name, self.api, self.dimensions,
                                   self.encoding_format)

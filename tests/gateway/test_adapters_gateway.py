@@ -177,3 +177,20 @@ def test_llamaindex_profiles_follow_aliases(cf_aig_emulator: Emulator) -> None:
     alias = li(cf_aig_emulator, surface="api", model="@cf/moonshotai/kimi-k2.5").metadata
     target = li(cf_aig_emulator, surface="api", model="@cf/moonshotai/kimi-k2.6").metadata
     assert alias.context_window == target.context_window == 262_144
+
+
+@pytest.mark.parametrize("surface", ["api", "gateway"])
+def test_embeddings_refuse_a_provider_key_they_could_not_send(surface: str) -> None:
+    """Embeddings go to the REST API, which takes no provider key in the request: a key given
+    to an embeddings class would be dropped while Unified Billing paid instead."""
+    from langchain_cf_aig import CloudflareAIGatewayEmbeddings
+    from llama_index_cf_aig import CloudflareAIGatewayEmbedding
+
+    common = {"account_id": "acc", "api_token": "tok", "surface": surface,
+              "provider_api_key": "sk-SECRET-provider"}
+    with pytest.raises(ValueError, match="provider_api_key") as lc:
+        CloudflareAIGatewayEmbeddings(model="openai/text-embedding-3-small", **common)
+    with pytest.raises(cf_aig.ConfigurationError, match="provider_api_key") as li:
+        CloudflareAIGatewayEmbedding(model_name="openai/text-embedding-3-small", **common)
+    for err in (lc.value, li.value):
+        assert "byok_alias" in str(err) and "SECRET" not in str(err)
