@@ -41,6 +41,7 @@ from pydantic_core import from_json
 
 from cf_aig.accumulate import (
     LIST_EXTRAS,
+    NATIVE_STOP_KEYS,
     merge_tool_call_delta,
     native_stop_of,
     new_tool_call_id,
@@ -499,20 +500,24 @@ class StreamConverter:
             text = delta.get("content") or ""
             if text:
                 self.content += text
-            thinking = delta.get("reasoning_content") or ""
-            if thinking:
-                self.reasoning += thinking
-            if delta.get("thinking_blocks"):
-                self._signed.extend(delta["thinking_blocks"])
-            for key in LIST_EXTRAS:
-                if delta.get(key):
-                    self._native.setdefault(key, []).extend(delta[key])
-            frags = delta.get("tool_calls")
-            if frags:
-                for frag in frags:
-                    self._merge(frag)
-            self._logprobs += logprobs_of(choice.get("logprobs")) or ()
-            self._stop.update(native_stop_of(choice))
+            # a plain text delta ({"content"} or {"role", "content"}) skips the rarer fields
+            if len(delta) > ("content" in delta) + ("role" in delta):
+                thinking = delta.get("reasoning_content") or ""
+                if thinking:
+                    self.reasoning += thinking
+                if delta.get("thinking_blocks"):
+                    self._signed.extend(delta["thinking_blocks"])
+                for key in LIST_EXTRAS:
+                    if delta.get(key):
+                        self._native.setdefault(key, []).extend(delta[key])
+                frags = delta.get("tool_calls")
+                if frags:
+                    for frag in frags:
+                        self._merge(frag)
+            if choice.get("logprobs"):
+                self._logprobs += logprobs_of(choice["logprobs"]) or ()
+            if any(choice.get(key) is not None for key in NATIVE_STOP_KEYS):
+                self._stop.update(native_stop_of(choice))
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
                 self._finish_ids()
