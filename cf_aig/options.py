@@ -418,7 +418,8 @@ class GatewayInfo:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> GatewayInfo:
-        get = headers.get
+        # one pass over the headers (an httpx.Headers lookup scans them all, per key)
+        get = {k.lower(): v for k, v in headers.items() if k[:7].lower() == "cf-aig-"}.get
         step = get("cf-aig-step")
         dlp_raw = get("cf-aig-dlp")
         dlp: dict[str, Any] | None = None

@@ -269,10 +269,15 @@ def get_profile(model: str) -> ModelProfile:
     >>> get_profile("@cf/moonshotai/kimi-k2.5").alias_of
     '@cf/moonshotai/kimi-k2.6'
     """
+    return _lookup(model, _catalog_generation())
+
+
+@lru_cache(maxsize=1024)
+def _lookup(model: str, generation: int) -> ModelProfile:
     rest = rest_model(model)
     if rest != model:  # a /compat spelling: the same model's facts, under the caller's name
-        return replace(_profile(rest, _catalog_generation()), model=model)
-    return _profile(model, _catalog_generation())
+        return replace(_profile(rest, generation), model=model)
+    return _profile(model, generation)
 
 
 def _catalog_generation() -> int:
