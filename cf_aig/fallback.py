@@ -69,9 +69,13 @@ def model_chain(primary: str, fallbacks: Sequence[str] | None) -> list[str]:
     return chain
 
 
-def _switch(model: str, nxt: str, exc: BaseException) -> None:
-    logger.warning("%s failed (%s: %s); falling back to %s", model, type(exc).__name__,
-                   str(exc)[:200], nxt)
+def _fall_back(models: Sequence[str], i: int, exc: Exception) -> None:
+    """After ``models[i]`` failed with ``exc``: re-raise it when it is the last model or
+    another cannot cure the error, else log the switch to the next one."""
+    if i + 1 == len(models) or not should_fall_back(exc):
+        raise exc
+    logger.warning("%s failed (%s: %s); falling back to %s", models[i], type(exc).__name__,
+                   str(exc)[:200], models[i + 1])
 
 
 def call_with_fallbacks(models: Sequence[str], call: Callable[[str], T]) -> T:
@@ -80,9 +84,7 @@ def call_with_fallbacks(models: Sequence[str], call: Callable[[str], T]) -> T:
         try:
             return call(model)
         except Exception as exc:
-            if i + 1 == len(models) or not should_fall_back(exc):
-                raise
-            _switch(model, models[i + 1], exc)
+            _fall_back(models, i, exc)
     raise ConfigurationError("call_with_fallbacks needs at least one model")
 
 
@@ -93,9 +95,7 @@ async def acall_with_fallbacks(models: Sequence[str],
         try:
             return await call(model)
         except Exception as exc:
-            if i + 1 == len(models) or not should_fall_back(exc):
-                raise
-            _switch(model, models[i + 1], exc)
+            _fall_back(models, i, exc)
     raise ConfigurationError("acall_with_fallbacks needs at least one model")
 
 
@@ -111,9 +111,7 @@ def stream_with_fallbacks(models: Sequence[str],
         except StopIteration:
             return
         except Exception as exc:
-            if i + 1 == len(models) or not should_fall_back(exc):
-                raise
-            _switch(model, models[i + 1], exc)
+            _fall_back(models, i, exc)
             continue
         yield first
         yield from stream
@@ -131,9 +129,7 @@ async def astream_with_fallbacks(models: Sequence[str],
         except StopAsyncIteration:
             return
         except Exception as exc:
-            if i + 1 == len(models) or not should_fall_back(exc):
-                raise
-            _switch(model, models[i + 1], exc)
+            _fall_back(models, i, exc)
             continue
         yield first
         async for item in stream:
